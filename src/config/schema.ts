@@ -1,0 +1,108 @@
+/**
+ * The whole bulwark.yaml, composed from each folder's schema. One source of truth: ajv validates against this
+ * object and the TypeScript types are derived from it with TypeBox's Static.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { LimitsSchema, ListenerSchema, PoolSchema, RouteSchema } from '../gateway/schema.js';
+import { Duration } from './units.js';
+
+const AdminSchema = Type.Object(
+  {
+    address: Type.String({
+      pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s\\[\\]]+):(\\d{1,5})$',
+      default: '127.0.0.1:9901',
+      description: 'Admin API address; loopback by default and never a data-plane port.',
+      errorHint: 'host:port, e.g. "127.0.0.1:9901"',
+    }),
+    token: Type.Optional(
+      Type.String({
+        minLength: 16,
+        description: 'Bearer token for mutating endpoints; use ${BULWARK_ADMIN_TOKEN}. Without it they are refused.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const LogSchema = Type.Object(
+  {
+    level: Type.Optional(
+      Type.Union(
+        ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+        { default: 'info' },
+      ),
+    ),
+    access: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(Type.Boolean({ default: true })),
+          destination: Type.Optional(Type.String({ default: 'stdout', description: '"stdout" or a file path.' })),
+          fields: Type.Optional(
+            Type.Array(
+              Type.Union(
+                [
+                  'time',
+                  'id',
+                  'route',
+                  'client',
+                  'method',
+                  'host',
+                  'path',
+                  'status',
+                  'duration_ms',
+                  'bytes_in',
+                  'bytes_out',
+                  'origin',
+                  'attempts',
+                  'reason',
+                  'user_agent',
+                  'protocol',
+                ].map((f) => Type.Literal(f)),
+              ),
+              { description: 'Fields written per request; all when absent.' },
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    workers: Type.Optional(
+      Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 0, maximum: 256 })], {
+        default: 'auto',
+        description: '"auto" runs one worker per core; 0 serves from the main process (for tests and embedding).',
+        errorHint: '"auto" or a number of workers',
+      }),
+    ),
+    listeners: Type.Array(ListenerSchema, { minItems: 1 }),
+    routes: Type.Array(RouteSchema, { minItems: 1, description: 'Tried in order; the first match serves.' }),
+    pools: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]+$' }), PoolSchema),
+    limits: Type.Optional(LimitsSchema),
+    trusted_proxies: Type.Optional(
+      Type.Array(Type.String(), {
+        description: 'Peers (CIDRs) whose X-Forwarded-For, Forwarded and X-Request-Id are believed.',
+      }),
+    ),
+    admin: Type.Optional(AdminSchema),
+    log: Type.Optional(LogSchema),
+    shutdown_timeout: Type.Optional(Duration('On SIGTERM, how long in-flight requests may take to finish.', '30s')),
+    demo_origin: Type.Optional(
+      Type.Object(
+        {
+          address: Type.String({ description: 'host:port where the built-in demo origin listens.' }),
+        },
+        { additionalProperties: false, description: 'Starts the built-in demo origin (used by the default config).' },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type AdminConfig = Static<typeof AdminSchema>;
+export type LogConfig = Static<typeof LogSchema>;

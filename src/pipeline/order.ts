@@ -1,0 +1,10 @@
+/**
+ * The one place where stage order is declared. Like CoreDNS's plugin.cfg: a stage feels the effects of those
+ * before it and must not care about those after. Cheapest checks come first so that a refused request costs little.
+ * A route lists which of these it runs; it cannot change their order.
+ */
+export const STAGE_ORDER = [
+  'access', // allow or deny by client CIDR, method and path: a table lookup, no body
+] as const;
+
+export type StageName = (typeof STAGE_ORDER)[number];

@@ -1,0 +1,121 @@
+/**
+ * Runs a route's stages. Built once per route at load: each hook gets an array of only the stages that
+ * implement it, so a request pays for the hooks that exist and nothing else. Synchronous verdicts stay
+ * synchronous; the runner awaits only when a stage returns a promise.
+ */
+import { CONTINUE, type Exchange, type Outcome, type Stage, type Step, type Verdict } from './stage.js';
+
+type HeadHook = (x: Exchange) => Step;
+type BodyHook = (x: Exchange, chunk: Uint8Array, last: boolean) => Step;
+
+export interface StageFailure {
+  stage: string;
+  error: unknown;
+}
+
+/** A stage that throws has failed closed: the request ends with 500, never passes unchecked. */
+function failed(stage: string, error: unknown, onFailure: (f: StageFailure) => void): Verdict {
+  onFailure({ stage, error });
+  return { kind: 'end', status: 500, reason: `${stage}:failed` };
+}
+
+export class Pipeline {
+  readonly stages: readonly Stage[];
+  readonly holdsRequestBody: boolean;
+  readonly hasRequestBodyHooks: boolean;
+  readonly hasResponseHooks: boolean;
+  private readonly requestHeaders: Array<[string, HeadHook]>;
+  private readonly requestBody: Array<[string, BodyHook]>;
+  private readonly responseHeaders: Array<[string, HeadHook]>;
+  private readonly responseBody: Array<[string, BodyHook]>;
+  private readonly log: Array<[string, (x: Exchange, o: Outcome) => void]>;
+  private readonly onFailure: (f: StageFailure) => void;
+
+  constructor(stages: readonly Stage[], onFailure: (f: StageFailure) => void = () => {}) {
+    this.stages = stages;
+    this.onFailure = onFailure;
+    const bind = <H>(s: Stage, h: H | undefined): Array<[string, H]> =>
+      h ? [[s.name, (h as unknown as (...a: unknown[]) => unknown).bind(s) as H]] : [];
+    this.requestHeaders = stages.flatMap((s) => bind(s, s.onRequestHeaders));
+    this.requestBody = stages.flatMap((s) => bind(s, s.onRequestBody));
+    const reversed = [...stages].reverse();
+    this.responseHeaders = reversed.flatMap((s) => bind(s, s.onResponseHeaders));
+    this.responseBody = reversed.flatMap((s) => bind(s, s.onResponseBody));
+    this.log = reversed.flatMap((s) => bind(s, s.onLog));
+    this.holdsRequestBody = stages.some((s) => s.holdsRequestBody === true);
+    this.hasRequestBodyHooks = this.requestBody.length > 0;
+    this.hasResponseHooks = this.responseHeaders.length > 0 || this.responseBody.length > 0;
+  }
+
+  onRequestHeaders(x: Exchange): Step {
+    return this.runHead(this.requestHeaders, x, 0);
+  }
+
+  onResponseHeaders(x: Exchange): Step {
+    return this.runHead(this.responseHeaders, x, 0);
+  }
+
+  onRequestBody(x: Exchange, chunk: Uint8Array, last: boolean): Step {
+    return this.runBody(this.requestBody, x, chunk, last, 0);
+  }
+
+  onResponseBody(x: Exchange, chunk: Uint8Array, last: boolean): Step {
+    return this.runBody(this.responseBody, x, chunk, last, 0);
+  }
+
+  onLog(x: Exchange, outcome: Outcome): void {
+    for (const [name, hook] of this.log) {
+      try {
+        hook(x, outcome);
+      } catch (error) {
+        this.onFailure({ stage: name, error });
+      }
+    }
+  }
+
+  private runHead(hooks: Array<[string, HeadHook]>, x: Exchange, from: number): Step {
+    for (let i = from; i < hooks.length; i++) {
+      const [name, hook] = hooks[i]!;
+      let step: Step;
+      try {
+        step = hook(x);
+      } catch (error) {
+        return failed(name, error, this.onFailure);
+      }
+      if (step instanceof Promise) {
+        return step.then(
+          (v) => (v.kind === 'continue' ? this.runHead(hooks, x, i + 1) : v),
+          (error: unknown) => failed(name, error, this.onFailure),
+        );
+      }
+      if (step.kind !== 'continue') return step;
+    }
+    return CONTINUE;
+  }
+
+  private runBody(
+    hooks: Array<[string, BodyHook]>,
+    x: Exchange,
+    chunk: Uint8Array,
+    last: boolean,
+    from: number,
+  ): Step {
+    for (let i = from; i < hooks.length; i++) {
+      const [name, hook] = hooks[i]!;
+      let step: Step;
+      try {
+        step = hook(x, chunk, last);
+      } catch (error) {
+        return failed(name, error, this.onFailure);
+      }
+      if (step instanceof Promise) {
+        return step.then(
+          (v) => (v.kind === 'continue' ? this.runBody(hooks, x, chunk, last, i + 1) : v),
+          (error: unknown) => failed(name, error, this.onFailure),
+        );
+      }
+      if (step.kind !== 'continue') return step;
+    }
+    return CONTINUE;
+  }
+}
