@@ -4,7 +4,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { LimitsSchema, ListenerSchema, PoolSchema, RouteSchema } from '../gateway/schema.js';
-import { Duration } from './units.js';
+import { Duration } from '../lib/units.js';
 
 const AdminSchema = Type.Object(
   {

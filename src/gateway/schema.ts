@@ -1,6 +1,6 @@
 /** Config schema of the gateway: listeners, routes, origin pools, limits. The TypeScript types come from here. */
 import { Type, type Static } from '@sinclair/typebox';
-import { Duration, Size } from '../config/units.js';
+import { Duration, Size } from '../lib/units.js';
 import { AccessSchema } from '../access/schema.js';
 
 const Address = Type.String({
@@ -55,9 +55,12 @@ const PathMatch = Type.Union(
   [
     Type.Object({ exact: Type.String({ pattern: '^/' }) }, { additionalProperties: false }),
     Type.Object({ prefix: Type.String({ pattern: '^/' }) }, { additionalProperties: false }),
-    Type.Object({ regex: Type.String({ description: 'RE2 syntax, matched against the path (no query).' }) }, {
-      additionalProperties: false,
-    }),
+    Type.Object(
+      { regex: Type.String({ description: 'RE2 syntax, matched against the path (no query).' }) },
+      {
+        additionalProperties: false,
+      },
+    ),
   ],
   { errorHint: 'one of { exact: "/x" }, { prefix: "/x" } or { regex: "^/x/[0-9]+$" }' },
 );
@@ -90,10 +93,14 @@ export const RouteSchema = Type.Object(
     ),
     pool: Type.String({ description: 'Name of the origin pool that serves this route.' }),
     stages: Type.Optional(
-      Type.Object({ access: Type.Optional(AccessSchema) }, {
-        additionalProperties: false,
-        description: 'The stages this route runs, each with its config. Their order is fixed (src/pipeline/order.ts).',
-      }),
+      Type.Object(
+        { access: Type.Optional(AccessSchema) },
+        {
+          additionalProperties: false,
+          description:
+            'The stages this route runs, each with its config. Their order is fixed (src/pipeline/order.ts).',
+        },
+      ),
     ),
     timeouts: Type.Optional(
       Type.Object(
@@ -106,14 +113,20 @@ export const RouteSchema = Type.Object(
       ),
     ),
     limits: Type.Optional(
-      Type.Object({ body: Type.Optional(Size('Largest request body; 413 past it.', '10MiB')) }, {
-        additionalProperties: false,
-      }),
+      Type.Object(
+        { body: Type.Optional(Size('Largest request body; 413 past it.', '10MiB')) },
+        {
+          additionalProperties: false,
+        },
+      ),
     ),
     headers: Type.Optional(
-      Type.Object({ request: Type.Optional(HeaderEdits), response: Type.Optional(HeaderEdits) }, {
-        additionalProperties: false,
-      }),
+      Type.Object(
+        { request: Type.Optional(HeaderEdits), response: Type.Optional(HeaderEdits) },
+        {
+          additionalProperties: false,
+        },
+      ),
     ),
   },
   { additionalProperties: false },

@@ -93,13 +93,7 @@ export class Pipeline {
     return CONTINUE;
   }
 
-  private runBody(
-    hooks: Array<[string, BodyHook]>,
-    x: Exchange,
-    chunk: Uint8Array,
-    last: boolean,
-    from: number,
-  ): Step {
+  private runBody(hooks: Array<[string, BodyHook]>, x: Exchange, chunk: Uint8Array, last: boolean, from: number): Step {
     for (let i = from; i < hooks.length; i++) {
       const [name, hook] = hooks[i]!;
       let step: Step;

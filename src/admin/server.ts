@@ -1,0 +1,108 @@
+/**
+ * The admin API, on its own listener (loopback by default, never a data-plane port). Reads are open to whoever
+ * can reach the port; every mutating endpoint needs the bearer token, compared in constant time.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ConfigProblem } from '../config/index.js';
+import { BulwarkError, type ErrorCode } from '../errors.js';
+import { log } from '../observability/index.js';
+
+export interface AdminBackend {
+  metrics(): Promise<{ contentType: string; body: string }>;
+  readiness(): Promise<{ ready: boolean; detail: Record<string, unknown> }>;
+  reload(): Promise<{ ok: true; generation?: number } | { ok: false; problems: ConfigProblem[]; message: string }>;
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
+  res.end(text);
+}
+
+function sendError(res: http.ServerResponse, status: number, code: ErrorCode, message: string, extra?: object): void {
+  sendJson(res, status, { error: { code, message, ...extra } });
+}
+
+export class AdminServer {
+  private readonly server: http.Server;
+  private readonly tokenDigest?: Buffer;
+
+  constructor(
+    private readonly backend: AdminBackend,
+    token: string | undefined,
+  ) {
+    // Hash once so the comparison is constant-time whatever the presented token's length.
+    this.tokenDigest = token ? digest(token) : undefined;
+    this.server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
+      this.route(req, res).catch((e: unknown) => {
+        log().error({ err: e }, 'admin request failed');
+        if (!res.headersSent) sendError(res, 500, 'BWK_ERR_STAGE_FAILED', 'admin request failed');
+      });
+    });
+  }
+
+  private authorised(req: http.IncomingMessage): boolean {
+    if (!this.tokenDigest) return false;
+    const header = req.headers.authorization ?? '';
+    const presented = header.startsWith('Bearer ') ? header.slice(7) : '';
+    return timingSafeEqual(digest(presented), this.tokenDigest);
+  }
+
+  private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    const method = req.method ?? 'GET';
+    req.resume();
+    if (method === 'GET' && path === '/metrics') {
+      const m = await this.backend.metrics();
+      res.writeHead(200, { 'content-type': m.contentType, 'cache-control': 'no-store' });
+      res.end(m.body);
+      return;
+    }
+    if (method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (method === 'GET' && path === '/readyz') {
+      const r = await this.backend.readiness();
+      return sendJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not ready', ...r.detail });
+    }
+    if (method === 'POST' && path === '/config/reload') {
+      if (!this.authorised(req)) {
+        const why = this.tokenDigest
+          ? 'a valid bearer token is required'
+          : 'mutating endpoints are disabled: set admin.token (e.g. ${BULWARK_ADMIN_TOKEN}) to enable them';
+        return sendError(res, 401, 'BWK_ERR_ADMIN_UNAUTHORIZED', why);
+      }
+      const r = await this.backend.reload();
+      if (r.ok) return sendJson(res, 200, { status: 'reloaded', generation: r.generation });
+      return sendError(res, 400, 'BWK_ERR_RELOAD_FAILED', r.message, { problems: r.problems });
+    }
+    sendError(res, 404, 'BWK_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${method} ${path}`);
+  }
+
+  listen(address: string): Promise<AddressInfo> {
+    const i = address.lastIndexOf(':');
+    const host = address.slice(0, i).replace(/^\[|\]$/g, '');
+    const port = Number(address.slice(i + 1));
+    return new Promise((resolve, reject) => {
+      this.server.once('error', (e) =>
+        reject(new BulwarkError('BWK_ERR_LISTEN', `admin API cannot bind ${address}: ${e.message}`)),
+      );
+      this.server.listen({ host, port }, () => resolve(this.server.address() as AddressInfo));
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+}

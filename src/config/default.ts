@@ -1,0 +1,30 @@
+/**
+ * The embedded default: what `npm start` runs with no -c. Data plane on 127.0.0.1:8080 in front of the built-in
+ * demo origin on 127.0.0.1:8081; admin API on 127.0.0.1:9901.
+ */
+export const DEFAULT_CONFIG_YAML = `# Bulwark embedded default configuration
+workers: auto
+listeners:
+  - name: public
+    address: 127.0.0.1:8080
+    protocols: [http1, h2c]
+admin:
+  address: 127.0.0.1:9901
+demo_origin:
+  address: 127.0.0.1:8081
+pools:
+  demo:
+    origins:
+      - url: http://127.0.0.1:8081
+    health:
+      path: /healthz
+      interval: 5s
+routes:
+  - name: default
+    pool: demo
+    stages:
+      access:
+        rules:
+          - action: deny
+            paths: [/.git, /.env]
+`;

@@ -1,0 +1,112 @@
+/**
+ * One process's data plane: listeners plus the current Runtime. `reload` builds everything new before it
+ * swaps anything; if building fails, nothing changes and the error says why.
+ */
+import type { AddressInfo } from 'node:net';
+import { isDeepStrictEqual } from 'node:util';
+import type { LoadedConfig } from '../config/index.js';
+import { toBytes, toMs } from '../config/index.js';
+import { log, metrics } from '../observability/index.js';
+import { createRequestHandler } from './handler.js';
+import { createUpgradeHandler } from './listeners/websocket.js';
+import { Listener, type ListenerLimits } from './listeners/listener.js';
+import { buildRuntime, retireRuntime, type Runtime } from './runtime.js';
+import type { ListenerConfig } from './schema.js';
+
+function limitsOf(loaded: LoadedConfig): ListenerLimits {
+  const l = loaded.config.limits;
+  return {
+    headerBytes: toBytes(l?.header_bytes ?? '16KiB'),
+    uriBytes: toBytes(l?.uri_bytes ?? '8KiB'),
+    headersTimeoutMs: toMs(l?.headers_timeout ?? '10s'),
+    keepAliveTimeoutMs: toMs(l?.keepalive_timeout ?? '60s'),
+  };
+}
+
+interface Bound {
+  readonly config: ListenerConfig;
+  readonly listener: Listener;
+  readonly address: AddressInfo;
+}
+
+export class Gateway {
+  private current!: Runtime;
+  private readonly bound = new Map<string, Bound>();
+  private draining = false;
+  private readonly handle = createRequestHandler({
+    runtime: () => this.current,
+    isDraining: () => this.draining,
+  });
+  private readonly upgrade = createUpgradeHandler(() => this.current);
+
+  static async start(loaded: LoadedConfig): Promise<Gateway> {
+    const g = new Gateway();
+    g.current = buildRuntime(loaded);
+    try {
+      await g.bindListeners(loaded);
+    } catch (e) {
+      await g.close(0);
+      throw e;
+    }
+    return g;
+  }
+
+  get runtime(): Runtime {
+    return this.current;
+  }
+
+  /** Where each listener is bound, by name (the port is real even when the config said 0). */
+  addresses(): Record<string, AddressInfo> {
+    return Object.fromEntries([...this.bound].map(([n, b]) => [n, b.address]));
+  }
+
+  private async bindListeners(loaded: LoadedConfig): Promise<void> {
+    const limits = limitsOf(loaded);
+    const wanted = new Map(loaded.config.listeners.map((l) => [l.name, l]));
+    // Removed or changed listeners are drained; unchanged ones only get new certificates.
+    for (const [name, b] of this.bound) {
+      const next = wanted.get(name);
+      const same =
+        next &&
+        next.address === b.config.address &&
+        isDeepStrictEqual(next.protocols, b.config.protocols) &&
+        Boolean(next.tls) === Boolean(b.config.tls);
+      if (same) {
+        b.listener.setCertificates(next.tls, loaded.baseDir);
+        wanted.delete(name);
+      } else {
+        this.bound.delete(name);
+        void b.listener.drain(30_000);
+      }
+    }
+    for (const [name, config] of wanted) {
+      const listener = new Listener(config, limits, {
+        handle: this.handle,
+        upgrade: this.upgrade,
+        baseDir: loaded.baseDir,
+      });
+      const address = await listener.listen(config.address);
+      this.bound.set(name, { config, listener, address });
+      log().info({ listener: name, address: `${address.address}:${address.port}` }, 'listening');
+    }
+  }
+
+  /** Builds the new configuration whole, then swaps it in. Throws (and changes nothing) if building fails. */
+  async reload(loaded: LoadedConfig): Promise<void> {
+    const next = buildRuntime(loaded, this.current);
+    await this.bindListeners(loaded);
+    const old = this.current;
+    this.current = next;
+    metrics.configReloads.labels('ok').inc();
+    log().info({ generation: next.generation, file: loaded.file }, 'configuration reloaded');
+    void retireRuntime(old, next, toMs(loaded.config.shutdown_timeout ?? '30s'));
+  }
+
+  /** Drain: stop accepting, finish requests in flight up to the deadline, close origin pools. */
+  async close(deadlineMs: number): Promise<void> {
+    this.draining = true;
+    await Promise.all([...this.bound.values()].map((b) => b.listener.drain(deadlineMs)));
+    this.bound.clear();
+    if (this.current) await retireRuntime(this.current, undefined, 0);
+  }
+}

@@ -1,0 +1,133 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import http2 from 'node:http2';
+import https from 'node:https';
+import tls from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import { makeCert } from '../testing/certs.js';
+import {
+  poolYaml,
+  scratchDir,
+  startGateway,
+  startOrigin,
+  type TestGateway,
+  type TestOrigin,
+} from '../testing/harness.js';
+
+let origin: TestOrigin;
+let gw: TestGateway;
+let tlsPort: number;
+
+before(async () => {
+  origin = await startOrigin('o');
+  const dir = scratchDir();
+  makeCert(dir, 'a', ['a.test']);
+  makeCert(dir, 'wild', ['*.b.test']);
+  gw = await startGateway(
+    `
+listeners:
+  - { name: clear, address: "127.0.0.1:0", protocols: [http1, h2c] }
+  - name: secure
+    address: "127.0.0.1:0"
+    protocols: [http1, h2]
+    tls:
+      certificates:
+        - { cert: a.pem, key: a.key }
+        - { cert: wild.pem, key: wild.key }
+${poolYaml([origin.url])}
+routes:
+  - name: only-b
+    match: { hosts: ["*.b.test"] }
+    pool: main
+  - name: only-a
+    match: { hosts: [a.test, "127.0.0.1"] }
+    pool: main
+`,
+    dir,
+  );
+  tlsPort = gw.node.listeners().secure!.port;
+});
+
+after(async () => {
+  await gw.close();
+  await origin.close();
+});
+
+function h2Get(url: string, path: string, authority: string, options: http2.SecureClientSessionOptions = {}) {
+  return new Promise<{ status: number; body: string; headers: http2.IncomingHttpHeaders }>((resolve, reject) => {
+    const session = http2.connect(url, options);
+    session.on('error', reject);
+    const req = session.request({ ':path': path, ':authority': authority });
+    let body = '';
+    let headers: http2.IncomingHttpHeaders = {};
+    req.on('response', (h) => (headers = h));
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      session.close();
+      resolve({ status: Number(headers[':status']), body, headers });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('h2c prior knowledge on a cleartext listener that also serves HTTP/1.1', async () => {
+  const r = await h2Get(gw.url, '/x', '127.0.0.1');
+  assert.equal(r.status, 200);
+  assert.equal(r.body, 'ok from o');
+  assert.ok(r.headers['x-request-id']);
+  const seen = origin.seen.at(-1)!;
+  assert.equal(seen.headers.host, '127.0.0.1', 'the :authority becomes Host towards the origin');
+  assert.equal(
+    Object.keys(seen.headers).some((k) => k.startsWith(':')),
+    false,
+  );
+});
+
+test('TLS: SNI picks the certificate (exact and wildcard); ALPN h2 and http/1.1 both work', async () => {
+  const peerCert = (servername: string) =>
+    new Promise<string>((resolve, reject) => {
+      const s = tls.connect({ port: tlsPort, host: '127.0.0.1', servername, rejectUnauthorized: false }, () => {
+        const pem = s.getPeerX509Certificate();
+        s.destroy();
+        resolve((pem as X509Certificate).subjectAltName ?? '');
+      });
+      s.on('error', reject);
+    });
+  assert.equal(await peerCert('a.test'), 'DNS:a.test');
+  assert.equal(await peerCert('x.b.test'), 'DNS:*.b.test');
+  assert.equal(await peerCert('unknown.test'), 'DNS:a.test', 'unknown names get the default certificate');
+
+  const r = await h2Get(`https://127.0.0.1:${tlsPort}`, '/h2', 'x.b.test', {
+    servername: 'x.b.test',
+    rejectUnauthorized: false,
+  });
+  assert.equal(r.status, 200);
+  const h1 = await new Promise<number>((resolve, reject) => {
+    https
+      .get(
+        {
+          host: '127.0.0.1',
+          port: tlsPort,
+          path: '/h1',
+          servername: 'a.test',
+          headers: { host: 'a.test' },
+          rejectUnauthorized: false,
+          ALPNProtocols: ['http/1.1'],
+        } as https.RequestOptions,
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      )
+      .on('error', reject);
+  });
+  assert.equal(h1, 200);
+  assert.equal(origin.seen.at(-1)!.headers['x-forwarded-proto'], 'https');
+});
+
+test('no route for the host: 404 problem details over h2', async () => {
+  const r = await h2Get(gw.url, '/', 'other.test');
+  assert.equal(r.status, 404);
+  assert.equal(JSON.parse(r.body).code, 'BWK_ERR_GATEWAY_NO_ROUTE');
+});

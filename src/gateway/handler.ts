@@ -1,0 +1,347 @@
+/**
+ * The request path: limits, request id, client address, route, request stages, body, origin, response stages,
+ * log. Every early answer is a problem-details body with the request id. Synchronous stage verdicts keep the
+ * whole path synchronous up to the origin dispatch.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { TLSSocket } from 'node:tls';
+import { isBulwarkError } from '../errors.js';
+import type { Outcome, Verdict } from '../pipeline/index.js';
+import { routingPath } from '../lib/path.js';
+import { log, metrics } from '../observability/index.js';
+import { GatewayExchange } from './exchange.js';
+import type { Origin } from './origins/index.js';
+import { heldBody, inspectedBody, readSmallBody, REPLAYABLE_BODY_BYTES, VerdictError } from './proxy/body.js';
+import { forward, type FailureKind, type ForwardBody, type ForwardResult, type ResponseSink } from './proxy/forward.js';
+import { clientAddress, clientResponseHeaders, originRequestHeaders } from './proxy/headers.js';
+import { problemBody, problemHeaders } from './problem.js';
+import { normaliseHost } from './routes/router.js';
+import type { RouteRuntime, Runtime } from './runtime.js';
+
+export type ClientRequest = IncomingMessage | Http2ServerRequest;
+export type ClientResponse = ServerResponse | Http2ServerResponse;
+
+export interface HandlerContext {
+  runtime(): Runtime;
+  /** While draining, HTTP/1.1 responses carry `Connection: close`. */
+  isDraining(): boolean;
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const FAILURE_STATUS: Record<FailureKind, [number, string, string]> = {
+  connect: [502, 'BWK_ERR_GATEWAY_ORIGIN_CONNECT', 'The origin could not be reached.'],
+  reset: [502, 'BWK_ERR_GATEWAY_ORIGIN_CONNECT', 'The origin closed the connection.'],
+  protocol: [502, 'BWK_ERR_GATEWAY_ORIGIN_PROTOCOL', 'The origin sent an invalid response.'],
+  timeout: [504, 'BWK_ERR_GATEWAY_ORIGIN_TIMEOUT', 'The origin did not answer in time.'],
+  no_origin: [503, 'BWK_ERR_GATEWAY_NO_ORIGIN', 'No healthy origin is available for this route.'],
+  aborted: [502, 'BWK_ERR_GATEWAY_ORIGIN_CONNECT', 'The request to the origin was aborted.'],
+  client: [400, 'BWK_ERR_BAD_REQUEST', 'The request body could not be read.'],
+};
+
+export function sendProblem(
+  res: ClientResponse,
+  status: number,
+  code: string,
+  detail: string | undefined,
+  requestId: string,
+  extra?: OutgoingHttpHeaders,
+): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = problemBody({ status, code, detail, requestId });
+  res.writeHead(status, problemHeaders(body, requestId, extra));
+  res.end(body);
+}
+
+function headerBytes(raw: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i++) n += raw[i]!.length + 2;
+  return n;
+}
+
+export function createRequestHandler(ctx: HandlerContext) {
+  return function handle(req: ClientRequest, res: ClientResponse, expectsContinue = false): void {
+    const rt = ctx.runtime();
+    const started = performance.now();
+    const socket = req.socket;
+    const peer = socket.remoteAddress ?? '';
+    const headers = req.headers;
+    const peerTrusted = rt.trusted.size > 0 && rt.trusted.has(peer);
+    const sentId = headers['x-request-id'];
+    const id = peerTrusted && typeof sentId === 'string' && REQUEST_ID_RE.test(sentId) ? sentId : randomUUID();
+    const isH2 = req.httpVersionMajor === 2;
+    const draining = !isH2 && ctx.isDraining();
+    const closeHeader = draining ? { connection: 'close' } : undefined;
+
+    const target = req.url ?? '/';
+    if (target.length > rt.uriBytes) {
+      metrics.clientErrors.labels('414').inc();
+      return sendProblem(res, 414, 'BWK_ERR_URI_TOO_LONG', `The request target exceeds ${rt.uriBytes} bytes.`, id, {
+        connection: 'close',
+      });
+    }
+    if (headerBytes(req.rawHeaders) > rt.headerBytes) {
+      metrics.clientErrors.labels('431').inc();
+      return sendProblem(res, 431, 'BWK_ERR_HEADERS_TOO_LARGE', `Request headers exceed ${rt.headerBytes} bytes.`, id, {
+        connection: 'close',
+      });
+    }
+
+    let hostHeader = ((isH2 ? headers[':authority'] : undefined) as string | undefined) ?? headers.host ?? '';
+    let pathPart = target;
+    if (target.charCodeAt(0) !== 47 && target !== '*') {
+      // absolute-form (RFC 9112 §3.2.2): the target's authority replaces Host.
+      try {
+        const u = new URL(target);
+        hostHeader = u.host;
+        pathPart = u.pathname + u.search;
+      } catch {
+        return sendProblem(res, 400, 'BWK_ERR_BAD_REQUEST', 'The request target is not valid.', id, closeHeader);
+      }
+    }
+    const q = pathPart.indexOf('?');
+    const rawPath = q < 0 ? pathPart : pathPart.slice(0, q);
+    const path = routingPath(rawPath);
+    const host = normaliseHost(hostHeader);
+    const method = req.method ?? 'GET';
+    const route = rt.router.match(host, path, method);
+    if (!route) {
+      return sendProblem(res, 404, 'BWK_ERR_GATEWAY_NO_ROUTE', 'No route matches this request.', id, closeHeader);
+    }
+
+    const tls = (socket as TLSSocket).encrypted === true;
+    const client = {
+      address: clientAddress(peer, headers['x-forwarded-for'], rt.trusted),
+      peer,
+      tls,
+      protocol: isH2 ? (tls ? 'h2' : 'h2c') : 'http/1.1',
+    };
+    const x = new GatewayExchange(id, route.name, client, { method, target, path, host, headers });
+    rt.inflight++;
+
+    const result: ForwardResult = { attempts: 0 };
+    let endedBy: string | undefined;
+    let bytesOut = 0;
+    let logged = false;
+    const finish = () => {
+      if (logged) return;
+      logged = true;
+      rt.inflight--;
+      const status = res.headersSent ? res.statusCode : 499;
+      const durationMs = performance.now() - started;
+      const outcome: Outcome = {
+        status,
+        reason: endedBy,
+        durationMs,
+        bytesIn: Number(headers['content-length'] ?? 0),
+        bytesOut,
+        origin: result.origin?.url,
+        attempts: result.attempts,
+      };
+      route.pipeline.onLog(x, outcome);
+      let counter = route.countByStatus.get(status);
+      if (!counter) {
+        counter = metrics.requests.labels(route.name, String(status));
+        route.countByStatus.set(status, counter);
+      }
+      counter.inc();
+      route.duration.observe(durationMs / 1000);
+      if (rt.accessLog) writeAccessLog(rt, x, outcome, req);
+    };
+    res.once('close', finish);
+
+    const refuse = (v: Extract<Verdict, { kind: 'end' }>) => {
+      endedBy = v.reason;
+      const stage = v.reason.slice(0, v.reason.indexOf(':'));
+      metrics.stageOutcomes.labels(stage || v.reason, v.reason).inc();
+      const hasBody = headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined;
+      sendProblem(res, v.status, v.reason, v.detail, id, {
+        ...v.headers,
+        ...(hasBody && !isH2 ? { connection: 'close' } : closeHeader),
+      });
+    };
+
+    const verdict = route.pipeline.onRequestHeaders(x);
+    if (verdict instanceof Promise) {
+      verdict.then(
+        (v) => (v.kind === 'end' ? refuse(v) : proceed()),
+        (e: unknown) => fail(e),
+      );
+    } else if (verdict.kind === 'end') refuse(verdict);
+    else proceed();
+
+    function fail(e: unknown) {
+      if (e instanceof VerdictError)
+        return refuse({ kind: 'end', status: e.status, reason: e.reason, detail: e.detail });
+      if (isBulwarkError(e)) {
+        endedBy = e.code;
+        return sendProblem(res, e.status, e.code, e.message, id, { connection: 'close' });
+      }
+      log().error({ err: e, id, route: route!.name }, 'request failed');
+      endedBy = 'BWK_ERR_STAGE_FAILED';
+      sendProblem(res, 500, 'BWK_ERR_STAGE_FAILED', 'The gateway could not process this request.', id);
+    }
+
+    function proceed() {
+      const r = route!;
+      const cl = headers['content-length'];
+      const length = cl === undefined ? -1 : Number(cl);
+      const chunked = headers['transfer-encoding'] !== undefined || (isH2 && cl === undefined && !req.readableEnded);
+      if (length > r.bodyLimit) {
+        metrics.clientErrors.labels('413').inc();
+        endedBy = 'BWK_ERR_BODY_TOO_LARGE';
+        return sendProblem(res, 413, 'BWK_ERR_BODY_TOO_LARGE', `The request body exceeds ${r.bodyLimit} bytes.`, id, {
+          connection: 'close',
+        });
+      }
+      if (expectsContinue) (res as ServerResponse).writeContinue();
+      const pipeline = r.pipeline;
+      const noBody = length === 0 || (length < 0 && !chunked);
+      if (noBody && !pipeline.hasRequestBodyHooks) return send(r, null, true);
+      if (pipeline.holdsRequestBody) {
+        heldBody(req, r.bodyLimit, x, pipeline).then((b) => send(r, b, true), fail);
+      } else if (pipeline.hasRequestBodyHooks || length < 0) {
+        send(r, inspectedBody(req, r.bodyLimit, x, pipeline.hasRequestBodyHooks ? pipeline : undefined), false);
+      } else if (length <= REPLAYABLE_BODY_BYTES) {
+        readSmallBody(req, length).then(
+          (b) => send(r, b, true),
+          () => res.destroy(),
+        );
+      } else send(r, req, false);
+    }
+
+    function send(r: RouteRuntime, body: ForwardBody, replayable: boolean) {
+      const outHeaders = originRequestHeaders(
+        req.rawHeaders,
+        { peer, peerTrusted, tls, host: hostHeader, requestId: id },
+        r.requestEdits,
+      );
+      if (isH2 && hostHeader) outHeaders.push('host', hostHeader);
+      const sink = createSink(
+        r,
+        res,
+        x,
+        id,
+        closeHeader,
+        (n) => (bytesOut += n),
+        (reason) => (endedBy = reason),
+      );
+      forward(
+        r.pool,
+        {
+          method,
+          target: pathPart,
+          headers: outHeaders,
+          body,
+          replayable,
+          idempotent: IDEMPOTENT.has(method),
+          firstByteTimeoutMs: r.firstByteTimeoutMs,
+          idleTimeoutMs: r.idleTimeoutMs,
+          maxAttempts: 1 + r.pool.maxRetries,
+        },
+        sink,
+        result,
+      );
+    }
+  };
+}
+
+function createSink(
+  route: RouteRuntime,
+  res: ClientResponse,
+  x: GatewayExchange,
+  id: string,
+  closeHeader: OutgoingHttpHeaders | undefined,
+  countOut: (n: number) => void,
+  setReason: (r: string) => void,
+): ResponseSink {
+  let gone: (() => void) | undefined;
+  res.once('close', () => {
+    if (!res.writableFinished) gone?.();
+  });
+  return {
+    start(status, originHeaders, _origin: Origin) {
+      const headers = clientResponseHeaders(originHeaders, id, route.responseEdits);
+      if (closeHeader) headers['connection'] = 'close';
+      if (route.pipeline.hasResponseHooks) {
+        x.response = { status, headers };
+        const v = route.pipeline.onResponseHeaders(x);
+        // Response hooks that need I/O are not supported on the streaming path yet: a promise is refused.
+        if (v instanceof Promise || v.kind === 'end') {
+          const verdict = v instanceof Promise ? undefined : v;
+          setReason(verdict?.reason ?? 'BWK_ERR_STAGE_FAILED');
+          sendProblem(res, verdict?.status ?? 500, verdict?.reason ?? 'BWK_ERR_STAGE_FAILED', verdict?.detail, id);
+          return false;
+        }
+      }
+      res.writeHead(status, headers);
+      return true;
+    },
+    data(chunk) {
+      countOut(chunk.length);
+      return (res as ServerResponse).write(chunk);
+    },
+    onDrain(resume) {
+      res.once('drain', resume);
+    },
+    end() {
+      res.end();
+    },
+    fail(kind, error, started) {
+      const [status, code, detail] = FAILURE_STATUS[kind];
+      if (kind !== 'client') metrics.upstreamErrors.labels(route.pool.name, kind).inc();
+      if (started || res.headersSent) {
+        // Headers are out: the only honest signal left is to cut the stream.
+        log().warn({ id, route: route.name, err: error.message }, 'origin failed mid-response');
+        res.destroy();
+        return;
+      }
+      setReason(code);
+      if (isBulwarkError(error)) {
+        sendProblem(res, error.status, error.code, error.message, id, { connection: 'close' });
+        return;
+      }
+      if (error instanceof VerdictError) {
+        setReason(error.reason);
+        sendProblem(res, error.status, error.reason, error.detail, id, { connection: 'close' });
+        return;
+      }
+      sendProblem(res, status, code, detail, id, kind === 'no_origin' ? { 'retry-after': '5' } : closeHeader);
+    },
+    onClientGone(abort) {
+      gone = abort;
+    },
+  };
+}
+
+function writeAccessLog(rt: Runtime, x: GatewayExchange, o: Outcome, req: ClientRequest): void {
+  const all: Record<string, unknown> = {
+    id: x.id,
+    route: x.route,
+    client: x.client.address,
+    method: x.request.method,
+    host: x.request.host,
+    path: x.request.path,
+    status: o.status,
+    duration_ms: Math.round(o.durationMs * 1000) / 1000,
+    bytes_in: o.bytesIn,
+    bytes_out: o.bytesOut,
+    origin: o.origin,
+    attempts: o.attempts,
+    reason: o.reason,
+    user_agent: req.headers['user-agent'],
+    protocol: x.client.protocol,
+  };
+  if (x.hasAnnotations) all.annotations = x.annotations;
+  if (rt.accessFields) {
+    const picked: Record<string, unknown> = {};
+    for (const f of rt.accessFields) if (f !== 'time') picked[f] = all[f];
+    rt.accessLog!.info(picked);
+  } else rt.accessLog!.info(all);
+}

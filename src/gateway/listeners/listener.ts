@@ -1,0 +1,218 @@
+/**
+ * One data-plane listener. A front server owns the port: plain HTTP/1.1 listens directly; TLS and h2c put a
+ * front (tls.Server, or net.Server sniffing the HTTP/2 preface) before two inner servers, one HTTP/1.1 and one
+ * HTTP/2, so that both protocols share limits, timeouts and the same request handler.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http2 from 'node:http2';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
+import { randomUUID } from 'node:crypto';
+import { BulwarkError } from '../../errors.js';
+import { log, metrics } from '../../observability/index.js';
+import type { ClientRequest, ClientResponse } from '../handler.js';
+import { rawProblemResponse } from '../problem.js';
+import type { ListenerConfig } from '../schema.js';
+import { loadCertificates, selectContext, type CertificateTable } from './tls.js';
+
+export interface ListenerLimits {
+  readonly headerBytes: number;
+  readonly uriBytes: number;
+  readonly headersTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+}
+
+export interface ListenerDeps {
+  readonly handle: (req: ClientRequest, res: ClientResponse, expectsContinue?: boolean) => void;
+  readonly upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  readonly baseDir: string;
+}
+
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+
+/** Parser errors mapped to the status a client should see (RFC 9110/9112). */
+function statusForClientError(code: string | undefined): number {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return 431;
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return 408;
+    default:
+      return 400;
+  }
+}
+
+const CLIENT_ERROR_CODE: Record<number, string> = {
+  400: 'BWK_ERR_BAD_REQUEST',
+  408: 'BWK_ERR_HEADERS_TIMEOUT',
+  431: 'BWK_ERR_HEADERS_TOO_LARGE',
+};
+
+export class Listener {
+  readonly name: string;
+  private front!: net.Server;
+  private h1!: http.Server;
+  private h2?: http2.Http2Server;
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly sockets = new Set<net.Socket>();
+  private certificates?: CertificateTable;
+  private connections;
+
+  constructor(
+    private readonly config: ListenerConfig,
+    private readonly limits: ListenerLimits,
+    private readonly deps: ListenerDeps,
+  ) {
+    this.name = config.name;
+    this.connections = metrics.openConnections.labels(config.name);
+    if (config.tls) this.certificates = loadCertificates(config.tls, deps.baseDir);
+    this.build();
+  }
+
+  /** New certificates (a reload); connections already open keep theirs. */
+  setCertificates(tlsConfig: ListenerConfig['tls'], baseDir: string): void {
+    if (tlsConfig) this.certificates = loadCertificates(tlsConfig, baseDir);
+  }
+
+  private build(): void {
+    const protocols = this.config.protocols ?? ['http1'];
+    const { headerBytes, uriBytes, headersTimeoutMs, keepAliveTimeoutMs } = this.limits;
+    this.h1 = http.createServer({
+      // The parser's hard cap; the handler then tells 414 from 431 against the two limits.
+      maxHeaderSize: headerBytes + uriBytes,
+      headersTimeout: headersTimeoutMs,
+      // Slow bodies are bounded by the route's idle timeout, not by one deadline for the whole upload.
+      requestTimeout: 0,
+      keepAliveTimeout: keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(headersTimeoutMs / 4))),
+      insecureHTTPParser: false,
+      requireHostHeader: true,
+    });
+    this.h1.on('request', (req: IncomingMessage, res: ServerResponse) => this.deps.handle(req, res));
+    this.h1.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.deps.handle(req, res, true));
+    this.h1.on('upgrade', this.deps.upgrade);
+    this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));
+
+    const wantsH2 = protocols.includes('h2') || protocols.includes('h2c');
+    if (wantsH2) {
+      this.h2 = http2.createServer({
+        maxSessionMemory: 32,
+        settings: { maxConcurrentStreams: 128, maxHeaderListSize: headerBytes + uriBytes, enablePush: false },
+      });
+      this.h2.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) =>
+        this.deps.handle(req, res),
+      );
+      this.h2.on('checkContinue', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) =>
+        this.deps.handle(req, res),
+      );
+      this.h2.on('session', (s: http2.ServerHttp2Session) => {
+        this.sessions.add(s);
+        s.once('close', () => this.sessions.delete(s));
+      });
+      this.h2.on('sessionError', (err) => log().debug({ err: err.message, listener: this.name }, 'h2 session error'));
+      this.h2.setTimeout(keepAliveTimeoutMs);
+    }
+
+    if (this.config.tls) {
+      const alpn = [...(protocols.includes('h2') ? ['h2'] : []), ...(protocols.includes('http1') ? ['http/1.1'] : [])];
+      this.front = tls.createServer({
+        ALPNProtocols: alpn,
+        SNICallback: (servername, cb) => cb(null, selectContext(this.certificates!, servername)),
+        secureContext: this.certificates!.fallback,
+        handshakeTimeout: headersTimeoutMs,
+        minVersion: this.config.tls.min_version ?? 'TLSv1.2',
+      });
+      this.front.on('secureConnection', (socket: tls.TLSSocket) => {
+        if (socket.alpnProtocol === 'h2' && this.h2) this.h2.emit('connection', socket);
+        else this.h1.emit('connection', socket);
+      });
+      this.front.on('tlsClientError', (err) => log().debug({ err: err.message, listener: this.name }, 'tls error'));
+      this.h1.emit('listening'); // arms the headers-timeout sweep and connection tracking of the inner server
+    } else if (protocols.includes('h2c')) {
+      this.front = net.createServer((socket) => this.sniff(socket, protocols.includes('http1')));
+      this.h1.emit('listening');
+    } else {
+      this.front = this.h1;
+    }
+    this.front.on('connection', (socket: net.Socket) => {
+      this.sockets.add(socket);
+      this.connections.inc();
+      socket.once('close', () => {
+        this.sockets.delete(socket);
+        this.connections.dec();
+      });
+    });
+  }
+
+  /** Reads just enough to tell the HTTP/2 preface from an HTTP/1.1 request line, then hands the socket over. */
+  private sniff(socket: net.Socket, allowH1: boolean): void {
+    let seen: Buffer = Buffer.alloc(0);
+    const timer = setTimeout(() => socket.destroy(), this.limits.headersTimeoutMs);
+    const onData = (chunk: Buffer) => {
+      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+      const n = Math.min(seen.length, H2_PREFACE.length);
+      const isH2 = seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+      if (isH2 && seen.length < H2_PREFACE.length) return; // could still be either: wait for more
+      socket.off('data', onData);
+      clearTimeout(timer);
+      socket.pause();
+      socket.unshift(seen);
+      if (isH2 && this.h2) this.h2.emit('connection', socket);
+      else if (allowH1) this.h1.emit('connection', socket);
+      else socket.destroy();
+    };
+    socket.on('data', onData);
+    socket.on('error', () => socket.destroy());
+    socket.once('close', () => clearTimeout(timer));
+  }
+
+  private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const pending = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (pending?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const status = statusForClientError(err.code);
+    metrics.clientErrors.labels(String(status)).inc();
+    const code = CLIENT_ERROR_CODE[status] ?? 'BWK_ERR_BAD_REQUEST';
+    const detail =
+      status === 408
+        ? 'The request headers did not arrive in time.'
+        : `The request is malformed (${err.code ?? 'parse error'}).`;
+    socket.end(rawProblemResponse({ status, code, detail, requestId: randomUUID() }));
+  }
+
+  listen(address: string): Promise<net.AddressInfo> {
+    const i = address.lastIndexOf(':');
+    const host = address.slice(0, i).replace(/^\[|\]$/g, '');
+    const port = Number(address.slice(i + 1));
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error) =>
+        reject(new BulwarkError('BWK_ERR_LISTEN', `listener ${this.name} cannot bind ${address}: ${e.message}`));
+      this.front.once('error', onError);
+      this.front.listen({ host, port }, () => {
+        this.front.off('error', onError);
+        this.front.on('error', (e) => log().error({ err: e, listener: this.name }, 'listener error'));
+        resolve(this.front.address() as net.AddressInfo);
+      });
+    });
+  }
+
+  /** Stops accepting, lets requests in flight finish, closes idle keep-alive connections; force after deadline. */
+  async drain(deadlineMs: number): Promise<void> {
+    await new Promise<void>((resolve) => this.front.close(() => resolve()).once('error', () => resolve()));
+    for (const s of this.sessions) s.close();
+    const until = Date.now() + deadlineMs;
+    while (this.sockets.size > 0 && Date.now() < until) {
+      this.h1.closeIdleConnections();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (const s of this.sockets) s.destroy();
+    if (this.front !== this.h1) this.h1.emit('close'); // stops the inner server's connection sweep
+  }
+}

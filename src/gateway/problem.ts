@@ -1,0 +1,43 @@
+/**
+ * Errors the gateway makes are RFC 9457 problem details with the request id, never a stack trace.
+ * `code` is a stable BWK_ERR_* or the verdict reason (`access:denied`), so clients and operators can branch on it.
+ */
+import { STATUS_CODES, type OutgoingHttpHeaders } from 'node:http';
+
+export interface Problem {
+  status: number;
+  code: string;
+  detail?: string;
+  requestId: string;
+}
+
+export function problemBody(p: Problem): string {
+  return JSON.stringify({
+    type: 'about:blank',
+    title: STATUS_CODES[p.status] ?? 'Error',
+    status: p.status,
+    detail: p.detail,
+    code: p.code,
+    request_id: p.requestId,
+  });
+}
+
+export function problemHeaders(body: string, requestId: string, extra?: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  return {
+    ...extra,
+    'content-type': 'application/problem+json',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    'x-request-id': requestId,
+  };
+}
+
+/** A whole HTTP/1.1 response for a raw socket, used before a request object exists (parse errors, timeouts). */
+export function rawProblemResponse(p: Problem): string {
+  const body = problemBody(p);
+  return (
+    `HTTP/1.1 ${p.status} ${STATUS_CODES[p.status] ?? 'Error'}\r\n` +
+    `content-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+    `cache-control: no-store\r\nx-request-id: ${p.requestId}\r\nconnection: close\r\n\r\n${body}`
+  );
+}

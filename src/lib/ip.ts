@@ -1,0 +1,133 @@
+/**
+ * IP addresses and CIDRs as numbers, so lookups are table probes rather than string work.
+ * IPv4-mapped IPv6 (`::ffff:a.b.c.d`) is always normalised to IPv4 first: keyed as IPv6 it would put every IPv4
+ * client into one bucket or let it dodge an IPv4 rule.
+ */
+import { isIP } from 'node:net';
+
+export type Family = 4 | 6;
+
+export interface Cidr {
+  readonly family: Family;
+  /** IPv4: the masked address as an unsigned 32-bit number. IPv6: the masked address as a bigint. */
+  readonly network: number | bigint;
+  readonly prefix: number;
+  readonly text: string;
+}
+
+export function normaliseAddress(address: string): string {
+  if (address.startsWith('::ffff:') && address.includes('.')) return address.slice(7);
+  return address;
+}
+
+export function ipv4ToNumber(address: string): number {
+  let n = 0;
+  let part = 0;
+  let digits = 0;
+  for (let i = 0; i < address.length; i++) {
+    const c = address.charCodeAt(i);
+    if (c === 46) {
+      n = n * 256 + part;
+      part = 0;
+      digits = 0;
+    } else {
+      part = part * 10 + (c - 48);
+      digits++;
+    }
+  }
+  return digits === 0 ? -1 : n * 256 + part;
+}
+
+export function ipv6ToBigInt(address: string): bigint {
+  let text = address;
+  const zone = text.indexOf('%');
+  if (zone >= 0) text = text.slice(0, zone);
+  // An embedded IPv4 tail (::ffff:1.2.3.4, 64:ff9b::1.2.3.4) becomes two hex groups.
+  const lastColon = text.lastIndexOf(':');
+  const tail = text.slice(lastColon + 1);
+  if (tail.includes('.')) {
+    const v4 = ipv4ToNumber(tail);
+    text = `${text.slice(0, lastColon + 1)}${(v4 >>> 16).toString(16)}:${(v4 & 0xffff).toString(16)}`;
+  }
+  const [head = '', rest] = text.split('::') as [string, string | undefined];
+  const headGroups = head === '' ? [] : head.split(':');
+  const tailGroups = rest === undefined || rest === '' ? [] : rest.split(':');
+  const fill = rest === undefined ? 0 : 8 - headGroups.length - tailGroups.length;
+  const groups = [...headGroups, ...new Array<string>(fill).fill('0'), ...tailGroups];
+  let n = 0n;
+  for (const g of groups) n = (n << 16n) | BigInt(parseInt(g, 16));
+  return n;
+}
+
+/** Parses "10.0.0.0/8", "2001:db8::/32" or a bare address (a /32 or /128). Returns an error message on failure. */
+export function parseCidr(text: string): Cidr | string {
+  const slash = text.indexOf('/');
+  const addressText = normaliseAddress(slash < 0 ? text : text.slice(0, slash));
+  const family = isIP(addressText);
+  if (family === 0) return `"${text}" is not an IP address or CIDR`;
+  const max = family === 4 ? 32 : 128;
+  let prefix = max;
+  if (slash >= 0) {
+    const p = text.slice(slash + 1);
+    if (!/^\d{1,3}$/.test(p) || Number(p) > max) return `"${text}" has prefix length "${p}"; expected 0 to ${max}`;
+    prefix = Number(p);
+  }
+  if (family === 4) {
+    const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+    return { family: 4, network: (ipv4ToNumber(addressText) & mask) >>> 0, prefix, text };
+  }
+  const mask = prefix === 0 ? 0n : ((1n << 128n) - 1n) ^ ((1n << BigInt(128 - prefix)) - 1n);
+  return { family: 6, network: ipv6ToBigInt(addressText) & mask, prefix, text };
+}
+
+/**
+ * A set of CIDRs answering `has(address)` with one hash probe per distinct prefix length present,
+ * whatever the number of entries (net.BlockList scans linearly).
+ */
+export class IpSet {
+  private readonly v4 = new Map<number, Set<number>>();
+  private readonly v6 = new Map<number, Set<bigint>>();
+  private v4Prefixes: number[] = [];
+  private v6Prefixes: number[] = [];
+  size = 0;
+
+  constructor(cidrs: Iterable<Cidr> = []) {
+    for (const c of cidrs) this.add(c);
+  }
+
+  add(cidr: Cidr): void {
+    if (cidr.family === 4) {
+      let set = this.v4.get(cidr.prefix);
+      if (!set) this.v4.set(cidr.prefix, (set = new Set()));
+      set.add(cidr.network as number);
+      this.v4Prefixes = [...this.v4.keys()].sort((a, b) => b - a);
+    } else {
+      let set = this.v6.get(cidr.prefix);
+      if (!set) this.v6.set(cidr.prefix, (set = new Set()));
+      set.add(cidr.network as bigint);
+      this.v6Prefixes = [...this.v6.keys()].sort((a, b) => b - a);
+    }
+    this.size++;
+  }
+
+  has(address: string): boolean {
+    const a = normaliseAddress(address);
+    if (a.includes(':')) {
+      if (this.v6Prefixes.length === 0) return false;
+      const n = ipv6ToBigInt(a);
+      for (const p of this.v6Prefixes) {
+        const mask = p === 0 ? 0n : ((1n << 128n) - 1n) ^ ((1n << BigInt(128 - p)) - 1n);
+        if (this.v6.get(p)!.has(n & mask)) return true;
+      }
+      return false;
+    }
+    if (this.v4Prefixes.length === 0) return false;
+    const n = ipv4ToNumber(a);
+    if (n < 0) return false;
+    for (const p of this.v4Prefixes) {
+      const mask = p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0;
+      if (this.v4.get(p)!.has((n & mask) >>> 0)) return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * `workers: N`: the primary runs the admin API and the demo origin and supervises N workers, each running the
+ * same Gateway. The primary validates every configuration before any worker sees it, so a bad reload is refused
+ * in one place. Workers that die are replaced, with a growing delay when they die young (a crash loop).
+ */
+import cluster, { type Worker } from 'node:cluster';
+import client from 'prom-client';
+import { AdminServer, type AdminBackend } from '../admin/index.js';
+import { loadConfigText, toMs, type LoadedConfig, type LoadResult } from '../config/index.js';
+import { Gateway } from '../gateway/index.js';
+import { collectProcessMetrics, log } from '../observability/index.js';
+import { readinessOf, startDemoIfConfigured } from './single.js';
+
+type ToWorker =
+  | { type: 'config'; seq: number; text: string; file: string; baseDir: string }
+  | { type: 'readiness'; seq: number }
+  | { type: 'drain'; deadlineMs: number };
+type FromWorker =
+  | { type: 'config-result'; seq: number; ok: boolean; error?: string; generation?: number }
+  | { type: 'readiness-result'; seq: number; ready: boolean; detail: Record<string, unknown> };
+
+const aggregator = new client.AggregatorRegistry();
+const primaryRegistry = new client.Registry();
+const workerRestarts = new client.Counter({
+  name: 'bulwark_cluster_worker_restarts_total',
+  help: 'Workers that died and were replaced.',
+  registers: [primaryRegistry],
+});
+const workersUp = new client.Gauge({
+  name: 'bulwark_cluster_workers',
+  help: 'Workers running now.',
+  registers: [primaryRegistry],
+});
+
+let seq = 0;
+
+function ask<T extends FromWorker>(worker: Worker, msg: ToWorker & { seq: number }, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      worker.off('message', onMessage);
+      reject(new Error(`worker ${worker.id} did not answer in ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onMessage = (m: FromWorker) => {
+      if (m && typeof m === 'object' && 'seq' in m && m.seq === msg.seq) {
+        clearTimeout(timer);
+        worker.off('message', onMessage);
+        resolve(m as T);
+      }
+    };
+    worker.on('message', onMessage);
+    worker.send(msg);
+  });
+}
+
+export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFrom: () => LoadResult): Promise<void> {
+  let current = loaded;
+  let stopping = false;
+  const demo = await startDemoIfConfigured(loaded);
+  const live = new Set<Worker>();
+  let recentDeaths = 0;
+
+  const configure = (w: Worker, l: LoadedConfig) =>
+    ask<Extract<FromWorker, { type: 'config-result' }>>(
+      w,
+      { type: 'config', seq: ++seq, text: l.source, file: l.file, baseDir: l.baseDir },
+      60_000,
+    );
+
+  const fork = async (): Promise<void> => {
+    const w = cluster.fork();
+    live.add(w);
+    workersUp.set(live.size);
+    const bornAt = Date.now();
+    w.once('exit', (code, signal) => {
+      live.delete(w);
+      workersUp.set(live.size);
+      if (stopping) return;
+      workerRestarts.inc();
+      const young = Date.now() - bornAt < 5000;
+      recentDeaths = young ? recentDeaths + 1 : 0;
+      const delay = Math.min(30_000, young ? 250 * 2 ** Math.min(recentDeaths, 7) : 0);
+      log().error({ worker: w.id, code, signal, restartInMs: delay }, 'worker died; replacing it');
+      setTimeout(() => void fork().catch((e: unknown) => log().error({ err: e }, 'worker start failed')), delay);
+    });
+    await new Promise<void>((r) => w.once('online', () => r()));
+    const result = await configure(w, current);
+    if (!result.ok) throw new Error(`worker ${w.id} could not start: ${result.error}`);
+  };
+
+  await Promise.all(Array.from({ length: workers }, () => fork()));
+
+  const reload = async (): Promise<Awaited<ReturnType<AdminBackend['reload']>>> => {
+    const r = reloadFrom();
+    if (!r.ok)
+      return { ok: false, problems: r.problems, message: 'configuration refused; the running one keeps serving' };
+    const results = await Promise.allSettled([...live].map((w) => configure(w, r.loaded)));
+    const failed = results.flatMap((x) =>
+      x.status === 'rejected' ? [String(x.reason)] : x.value.ok ? [] : [x.value.error ?? 'unknown error'],
+    );
+    if (failed.length > 0) return { ok: false, problems: [], message: failed.join('; ') };
+    current = r.loaded;
+    const first = results[0];
+    return { ok: true, generation: first?.status === 'fulfilled' ? first.value.generation : undefined };
+  };
+
+  const backend: AdminBackend = {
+    metrics: async () => ({
+      contentType: aggregator.contentType,
+      body: (await aggregator.clusterMetrics()) + '\n' + (await primaryRegistry.metrics()),
+    }),
+    readiness: async () => {
+      const answers = await Promise.allSettled(
+        [...live].map((w) =>
+          ask<Extract<FromWorker, { type: 'readiness-result' }>>(w, { type: 'readiness', seq: ++seq }, 2000),
+        ),
+      );
+      const ready = answers.some((a) => a.status === 'fulfilled' && a.value.ready);
+      const first = answers.find((a) => a.status === 'fulfilled');
+      return {
+        ready,
+        detail: { workers: live.size, ...(first?.status === 'fulfilled' ? first.value.detail : {}) },
+      };
+    },
+    reload,
+  };
+  const admin = new AdminServer(backend, loaded.config.admin?.token);
+  const adminAddress = await admin.listen(loaded.config.admin?.address ?? '127.0.0.1:9901');
+  log().info({ address: `${adminAddress.address}:${adminAddress.port}`, workers }, 'admin API listening');
+
+  process.on('SIGHUP', () => {
+    void reload().then((r) => (r.ok ? undefined : log().error({ message: r.message }, 'reload refused')));
+  });
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    const deadlineMs = toMs(current.config.shutdown_timeout ?? '30s');
+    log().info({ signal, deadlineMs }, 'draining');
+    await admin.close();
+    const exits = [...live].map((w) => new Promise<void>((r) => (w.isDead() ? r() : w.once('exit', () => r()))));
+    for (const w of live) w.send({ type: 'drain', deadlineMs } satisfies ToWorker);
+    const hard = setTimeout(() => {
+      for (const w of live) w.process.kill('SIGKILL');
+    }, deadlineMs + 5000);
+    await Promise.all(exits);
+    clearTimeout(hard);
+    demo?.closeAllConnections();
+    demo?.close();
+    log().info('stopped');
+    log().flush();
+    setTimeout(() => process.exit(0), 50);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+export function runWorker(): void {
+  collectProcessMetrics();
+  let gateway: Gateway | undefined;
+  // Ctrl-C reaches the whole process group; the primary decides when workers drain.
+  process.on('SIGINT', () => {});
+  process.on('SIGTERM', () => void gateway?.close(5000).then(() => process.exit(0)));
+  process.on('message', (msg: ToWorker) => {
+    void (async () => {
+      if (msg.type === 'config') {
+        const r = loadConfigText(msg.text, msg.file, msg.baseDir);
+        if (!r.ok) {
+          process.send?.({ type: 'config-result', seq: msg.seq, ok: false, error: 'configuration refused' });
+          return;
+        }
+        try {
+          if (gateway) await gateway.reload(r.loaded);
+          else gateway = await Gateway.start(r.loaded);
+          process.send?.({
+            type: 'config-result',
+            seq: msg.seq,
+            ok: true,
+            generation: gateway.runtime.generation,
+          } satisfies FromWorker);
+        } catch (e) {
+          process.send?.({ type: 'config-result', seq: msg.seq, ok: false, error: (e as Error).message });
+        }
+      } else if (msg.type === 'readiness') {
+        const r = gateway ? readinessOf(gateway) : { ready: false, detail: {} };
+        process.send?.({ type: 'readiness-result', seq: msg.seq, ...r } satisfies FromWorker);
+      } else if (msg.type === 'drain') {
+        await gateway?.close(msg.deadlineMs);
+        log().flush();
+        process.exit(0);
+      }
+    })();
+  });
+}

@@ -1,0 +1,98 @@
+/**
+ * Everything in one process: demo origin, data plane, admin API. Used by `workers: 0`, by tests and by
+ * programs that embed Bulwark. The cluster mode runs the same Gateway in each worker.
+ */
+import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { AdminServer, type AdminBackend } from '../admin/index.js';
+import {
+  formatProblem,
+  loadConfigFile,
+  splitAddress,
+  toMs,
+  type LoadedConfig,
+  type LoadResult,
+} from '../config/index.js';
+import { startDemoOrigin } from '../demo/index.js';
+import { Gateway } from '../gateway/index.js';
+import { collectProcessMetrics, log, metrics, register } from '../observability/index.js';
+
+export interface RunningNode {
+  readonly gateway: Gateway;
+  readonly admin: AddressInfo;
+  /** Data-plane addresses by listener name. */
+  listeners(): Record<string, AddressInfo>;
+  reload(loaded: LoadedConfig): Promise<void>;
+  close(deadlineMs?: number): Promise<void>;
+}
+
+export function readinessOf(gateway: Gateway): { ready: boolean; detail: Record<string, unknown> } {
+  const pools: Record<string, number> = {};
+  let any = false;
+  for (const [name, pool] of gateway.runtime.pools) {
+    const healthy = pool.healthyCount();
+    pools[name] = healthy;
+    if (healthy > 0) any = true;
+  }
+  return { ready: any, detail: { generation: gateway.runtime.generation, healthy_origins: pools } };
+}
+
+export async function startDemoIfConfigured(loaded: LoadedConfig): Promise<http.Server | undefined> {
+  const demo = loaded.config.demo_origin;
+  if (!demo) return undefined;
+  const { host, port } = splitAddress(demo.address);
+  const { server, address } = await startDemoOrigin(host, port);
+  log().info({ address: `${address.address}:${address.port}` }, 'demo origin listening');
+  return server;
+}
+
+export async function startSingle(loaded: LoadedConfig, reloadFrom?: () => LoadResult): Promise<RunningNode> {
+  collectProcessMetrics();
+  const demo = await startDemoIfConfigured(loaded);
+  const gateway = await Gateway.start(loaded);
+  const backend: AdminBackend = {
+    metrics: async () => ({ contentType: register.contentType, body: await register.metrics() }),
+    readiness: () => Promise.resolve(readinessOf(gateway)),
+    reload: async () => {
+      const next: LoadResult = reloadFrom ? reloadFrom() : { ok: true, loaded: gateway.runtime.loaded };
+      if (!next.ok) {
+        metrics.configReloads.labels('refused').inc();
+        return { ok: false, problems: next.problems, message: 'configuration refused; the running one keeps serving' };
+      }
+      try {
+        await gateway.reload(next.loaded);
+        return { ok: true, generation: gateway.runtime.generation };
+      } catch (e) {
+        metrics.configReloads.labels('refused').inc();
+        return { ok: false, problems: [], message: (e as Error).message };
+      }
+    },
+  };
+  const admin = new AdminServer(backend, loaded.config.admin?.token);
+  const adminAddress = await admin.listen(loaded.config.admin?.address ?? '127.0.0.1:9901');
+  log().info({ address: `${adminAddress.address}:${adminAddress.port}` }, 'admin API listening');
+  return {
+    gateway,
+    admin: adminAddress,
+    listeners: () => gateway.addresses(),
+    reload: (l) => gateway.reload(l),
+    close: async (deadlineMs = toMs(loaded.config.shutdown_timeout ?? '30s')) => {
+      await admin.close();
+      await gateway.close(deadlineMs);
+      await new Promise<void>((r) => (demo ? demo.close(() => r()) : r()));
+      demo?.closeAllConnections();
+    },
+  };
+}
+
+/** Reload source for a config file; a refused file is logged problem by problem. */
+export function fileReloader(path: string | undefined): () => LoadResult {
+  return () => {
+    const r = loadConfigFile(path);
+    if (!r.ok) {
+      for (const p of r.problems) log().error(formatProblem(p));
+      log().error('configuration refused; the running configuration keeps serving');
+    }
+    return r;
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * Test harness shared by the integration tests: an in-process gateway from YAML, small origins, raw sockets.
+ * Everything binds 127.0.0.1 on port 0 and is closed by the caller; nothing here is used outside tests.
+ */
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { formatProblem, loadConfigText } from '../config/index.js';
+import { fileReloader, startSingle, type RunningNode } from '../process/index.js';
+
+export interface TestGateway {
+  readonly node: RunningNode;
+  /** http://127.0.0.1:PORT of the first listener. */
+  readonly url: string;
+  readonly port: number;
+  readonly adminUrl: string;
+  readonly dir: string;
+  /** The config file; rewrite it and POST /config/reload to test reloads. */
+  readonly file: string;
+  close(): Promise<void>;
+}
+
+/** A scratch directory for config files and certificates. */
+export function scratchDir(): string {
+  return mkdtempSync(join(tmpdir(), 'bulwark-test-'));
+}
+
+/** Completes test YAML: admin on port 0, no access log, one process, unless the YAML says otherwise. */
+export function testYaml(yaml: string): string {
+  let text = yaml;
+  if (!/^admin:/m.test(text)) text += '\nadmin:\n  address: 127.0.0.1:0\n';
+  if (!/^log:/m.test(text)) text += '\nlog:\n  level: silent\n  access:\n    enabled: false\n';
+  if (!/^workers:/m.test(text)) text += '\nworkers: 0\n';
+  return text;
+}
+
+/** Starts a one-process gateway from YAML completed by testYaml. */
+export async function startGateway(yaml: string, dir = scratchDir()): Promise<TestGateway> {
+  const text = testYaml(yaml);
+  const file = join(dir, 'bulwark.yaml');
+  writeFileSync(file, text);
+  const r = loadConfigText(text, file, dir);
+  if (!r.ok) throw new Error(`test config refused:\n${r.problems.map(formatProblem).join('\n')}`);
+  const node = await startSingle(r.loaded, fileReloader(file));
+  const first = Object.values(node.listeners())[0]!;
+  return {
+    node,
+    port: first.port,
+    url: `http://127.0.0.1:${first.port}`,
+    adminUrl: `http://127.0.0.1:${node.admin.port}`,
+    dir,
+    file,
+    close: () => node.close(2000),
+  };
+}
+
+export interface TestOrigin {
+  readonly server: http.Server;
+  readonly url: string;
+  readonly port: number;
+  /** Requests seen, in order. */
+  readonly seen: Array<{ method: string; url: string; headers: http.IncomingHttpHeaders; body: Buffer }>;
+  close(): Promise<void>;
+}
+
+/** An origin that records what it sees and answers with `reply` (default: 200 "ok from <name>"). */
+export async function startOrigin(
+  name = 'origin',
+  reply?: (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => void,
+): Promise<TestOrigin> {
+  const seen: TestOrigin['seen'] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+      if (reply) reply(req, res, body);
+      else res.writeHead(200, { 'content-type': 'text/plain', 'x-origin': name }).end(`ok from ${name}`);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    seen,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** Sends raw bytes and returns everything the server wrote until it closed or `timeoutMs` passed. */
+export function rawRequest(port: number, data: string | Buffer, timeoutMs = 3000): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(data));
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(Buffer.concat(chunks).toString('latin1'));
+    };
+    const timer = setTimeout(done, timeoutMs);
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('close', done);
+    socket.on('error', done);
+  });
+}
+
+export interface SimpleResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** One HTTP/1.1 request with node:http, fresh connection; resolves with status, headers and body text. */
+export function request(
+  url: string,
+  options: { method?: string; headers?: http.OutgoingHttpHeaders; body?: string | Buffer; localAddress?: string } = {},
+): Promise<SimpleResponse> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      { method: options.method ?? 'GET', headers: options.headers, agent: false, localAddress: options.localAddress },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** Pool YAML for tests: one pool named `main` with the given origin URLs. */
+export function poolYaml(urls: string[], extra = ''): string {
+  return `pools:\n  main:\n    origins:\n${urls.map((u) => `      - url: ${u}\n`).join('')}${extra}`;
+}
