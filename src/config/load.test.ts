@@ -61,7 +61,7 @@ test('${VAR} is substituted from the environment; a missing one is an error at i
   assert.equal(missing.ok, false);
   if (!missing.ok) {
     assert.equal(missing.problems.length, 1);
-    assert.match(formatProblem(missing.problems[0]!), /^env\.yaml:16:10 admin\.token: environment variable TEST_TOKEN/);
+    assert.match(formatProblem(missing.problems[0]!), /^env\.yaml:14:10 admin\.token: environment variable TEST_TOKEN/);
   }
   const literal = loadConfigText(VALID + 'log:\n  access:\n    destination: /tmp/$${x}\n', 'l.yaml', '/tmp', {});
   assert.equal(literal.ok, true);

@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import tls from 'node:tls';
@@ -82,6 +83,24 @@ test('h2c prior knowledge on a cleartext listener that also serves HTTP/1.1', as
     Object.keys(seen.headers).some((k) => k.startsWith(':')),
     false,
   );
+});
+
+test('HTTP/1.1 with keep-alive and bodies on the same cleartext listener as h2c', async () => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  for (let i = 0; i < 3; i++) {
+    const status = await new Promise<number>((resolve, reject) => {
+      http
+        .request(`${gw.url}/h1-${i}`, { method: 'POST', agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        })
+        .on('error', reject)
+        .end('z'.repeat(100_000));
+    });
+    assert.equal(status, 200);
+    assert.equal(origin.seen.at(-1)!.body.length, 100_000);
+  }
+  agent.destroy();
 });
 
 test('TLS: SNI picks the certificate (exact and wildcard); ALPN h2 and http/1.1 both work', async () => {

@@ -241,6 +241,7 @@ export function createRequestHandler(ctx: HandlerContext) {
           body,
           replayable,
           idempotent: IDEMPOTENT.has(method),
+          connectTimeoutMs: r.connectTimeoutMs,
           firstByteTimeoutMs: r.firstByteTimeoutMs,
           idleTimeoutMs: r.idleTimeoutMs,
           maxAttempts: 1 + r.pool.maxRetries,

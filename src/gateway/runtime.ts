@@ -10,7 +10,7 @@ import { accessStage } from '../access/index.js';
 import { Pipeline, STAGE_ORDER, type Stage } from '../pipeline/index.js';
 import { IpSet, parseCidr, type Cidr } from '../lib/ip.js';
 import { createAccessLogger, log, metrics, type Logger } from '../observability/index.js';
-import { createPools, type OriginPool } from './origins/index.js';
+import { createPools, type OriginPool, type PoolEvents } from './origins/index.js';
 import { compileHeaderEdits, type HeaderEdits } from './proxy/headers.js';
 import { compileRoute, Router } from './routes/router.js';
 import type { PoolConfig, RouteConfig } from './schema.js';
@@ -57,17 +57,39 @@ function buildStages(route: RouteConfig): Stage[] {
 
 let generations = 0;
 
+/** Origin state changes go to the log and the origin_healthy gauge; retries to their counter. */
+const POOL_EVENTS: PoolEvents = {
+  onStateChange(origin, state, detail) {
+    const up = state === 'healthy' ? 1 : 0;
+    metrics.originHealthy.labels(origin.pool, origin.url, origin.zone).set(up);
+    if (state === 'ejected') {
+      const until = origin.ejectedUntil;
+      // The gauge returns to 1 when the ejection ends, unless health checks say otherwise by then.
+      setTimeout(() => {
+        if (origin.ejectedUntil === until && origin.healthy)
+          metrics.originHealthy.labels(origin.pool, origin.url, origin.zone).set(1);
+      }, detail?.ejectedForMs ?? 0).unref();
+    }
+    log().warn({ pool: origin.pool, origin: origin.url, zone: origin.zone, state, ...detail }, 'origin state');
+  },
+  onRetry(pool, cause) {
+    metrics.upstreamRetries.labels(pool, cause).inc();
+  },
+};
+
 export function buildRuntime(loaded: LoadedConfig, previous?: Runtime): Runtime {
   const { config } = loaded;
   // Reuse pools whose config is unchanged; build the rest.
   const reused = new Map<string, OriginPool>();
-  const fresh: Record<string, PoolConfig> = {};
   for (const [name, pc] of Object.entries(config.pools)) {
     const old = previous?.pools.get(name);
     if (old && isDeepStrictEqual(previous?.poolConfigs.get(name), pc)) reused.set(name, old);
-    else fresh[name] = pc;
   }
-  const pools = createPools(config.pools, { reuse: reused });
+  const pools = createPools(config.pools, { reuse: reused, events: POOL_EVENTS });
+  for (const [name, pool] of pools) {
+    if (reused.has(name)) continue;
+    for (const o of pool.origins) metrics.originHealthy.labels(name, o.url, o.zone).set(1);
+  }
 
   const routes = config.routes.map((rc) => {
     const pool = pools.get(rc.pool)!;

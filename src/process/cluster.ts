@@ -16,6 +16,7 @@ type ToWorker =
   | { type: 'readiness'; seq: number }
   | { type: 'drain'; deadlineMs: number };
 type FromWorker =
+  | { type: 'listening-for-config' }
   | { type: 'config-result'; seq: number; ok: boolean; error?: string; generation?: number }
   | { type: 'readiness-result'; seq: number; ready: boolean; detail: Record<string, unknown> };
 
@@ -82,7 +83,16 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
       log().error({ worker: w.id, code, signal, restartInMs: delay }, 'worker died; replacing it');
       setTimeout(() => void fork().catch((e: unknown) => log().error({ err: e }, 'worker start failed')), delay);
     });
-    await new Promise<void>((r) => w.once('online', () => r()));
+    // Not 'online': that fires before the worker's ES modules have loaded, and a message sent then is lost.
+    await new Promise<void>((r) => {
+      const onMessage = (m: FromWorker) => {
+        if (m?.type === 'listening-for-config') {
+          w.off('message', onMessage);
+          r();
+        }
+      };
+      w.on('message', onMessage);
+    });
     const result = await configure(w, current);
     if (!result.ok) throw new Error(`worker ${w.id} could not start: ${result.error}`);
   };
@@ -189,4 +199,5 @@ export function runWorker(): void {
       }
     })();
   });
+  process.send?.({ type: 'listening-for-config' } satisfies FromWorker);
 }

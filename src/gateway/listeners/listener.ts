@@ -157,10 +157,16 @@ export class Listener {
       socket.off('data', onData);
       clearTimeout(timer);
       socket.pause();
-      socket.unshift(seen);
-      if (isH2 && this.h2) this.h2.emit('connection', socket);
-      else if (allowH1) this.h1.emit('connection', socket);
-      else socket.destroy();
+      if (isH2 && this.h2) {
+        // The HTTP/2 session reads what is buffered in the stream before its native reads start.
+        socket.unshift(seen);
+        this.h2.emit('connection', socket);
+      } else if (allowH1) {
+        // The HTTP/1 parser reads from the native handle and never sees unshifted bytes: hand them over as data.
+        this.h1.emit('connection', socket);
+        socket.emit('data', seen);
+        socket.resume();
+      } else socket.destroy();
     };
     socket.on('data', onData);
     socket.on('error', () => socket.destroy());

@@ -18,6 +18,7 @@ export interface ForwardRequest {
   /** The body can be sent again (absent or held in memory). */
   readonly replayable: boolean;
   readonly idempotent: boolean;
+  readonly connectTimeoutMs: number;
   readonly firstByteTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly maxAttempts: number;
@@ -154,7 +155,7 @@ function attempt(pool: OriginPool, req: ForwardRequest, sink: ResponseSink, resu
     }
   });
 
-  origin.dispatcher.dispatch(
+  origin.dispatcherFor(req.connectTimeoutMs).dispatch(
     {
       path: req.target,
       method: req.method as Dispatcher.HttpMethod,
