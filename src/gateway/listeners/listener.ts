@@ -3,6 +3,7 @@
  * front (tls.Server, or net.Server sniffing the HTTP/2 preface) before two inner servers, one HTTP/1.1 and one
  * HTTP/2, so that both protocols share limits, timeouts and the same request handler.
  */
+import cluster from 'node:cluster';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
@@ -30,6 +31,15 @@ export interface ListenerDeps {
 }
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+
+/**
+ * SO_REUSEPORT for net listeners arrived in Node 22.12 and 23.1. With it, each cluster worker binds the port
+ * itself and the kernel spreads connections; without it (Node 20), the primary accepts and hands them over.
+ */
+export function supportsReusePort(version = process.versions.node): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major >= 24 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+}
 
 /** Parser errors mapped to the status a client should see (RFC 9110/9112). */
 function statusForClientError(code: string | undefined): number {
@@ -201,7 +211,10 @@ export class Listener {
       const onError = (e: Error) =>
         reject(new BulwarkError('BWK_ERR_LISTEN', `listener ${this.name} cannot bind ${address}: ${e.message}`));
       this.front.once('error', onError);
-      this.front.listen({ host, port }, () => {
+      // Port 0 must stay shared: each worker would otherwise get a port of its own.
+      const ownSocket = cluster.isWorker && port !== 0 && supportsReusePort();
+      const options = ownSocket ? { host, port, reusePort: true, exclusive: true } : { host, port };
+      this.front.listen(options as net.ListenOptions, () => {
         this.front.off('error', onError);
         this.front.on('error', (e) => log().error({ err: e, listener: this.name }, 'listener error'));
         resolve(this.front.address() as net.AddressInfo);
