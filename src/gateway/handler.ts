@@ -39,7 +39,7 @@ const FAILURE_STATUS: Record<FailureKind, [number, string, string]> = {
   timeout: [504, 'BWK_ERR_GATEWAY_ORIGIN_TIMEOUT', 'The origin did not answer in time.'],
   no_origin: [503, 'BWK_ERR_GATEWAY_NO_ORIGIN', 'No healthy origin is available for this route.'],
   aborted: [502, 'BWK_ERR_GATEWAY_ORIGIN_CONNECT', 'The request to the origin was aborted.'],
-  client: [400, 'BWK_ERR_BAD_REQUEST', 'The request body could not be read.'],
+  client: [400, 'BWK_ERR_BAD_REQUEST', 'The request could not be read or forwarded as sent.'],
 };
 
 export function sendProblem(
@@ -59,10 +59,16 @@ export function sendProblem(
   res.end(body);
 }
 
-function headerBytes(raw: readonly string[]): number {
-  let n = 0;
-  for (let i = 0; i < raw.length; i++) n += raw[i]!.length + 2;
-  return n;
+/** Header block size, and how many Host headers it has (RFC 9112 §3.2: exactly one in HTTP/1.1). One pass. */
+function scanHeaders(raw: readonly string[]): { bytes: number; hosts: number } {
+  let bytes = 0;
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    bytes += name.length + raw[i + 1]!.length + 4;
+    if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+  }
+  return { bytes, hosts };
 }
 
 export function createRequestHandler(ctx: HandlerContext) {
@@ -86,16 +92,33 @@ export function createRequestHandler(ctx: HandlerContext) {
         connection: 'close',
       });
     }
-    if (headerBytes(req.rawHeaders) > rt.headerBytes) {
+    const scan = scanHeaders(req.rawHeaders);
+    if (scan.bytes > rt.headerBytes) {
       metrics.clientErrors.labels('431').inc();
       return sendProblem(res, 431, 'BWK_ERR_HEADERS_TOO_LARGE', `Request headers exceed ${rt.headerBytes} bytes.`, id, {
+        connection: 'close',
+      });
+    }
+    if (!isH2 && (scan.hosts > 1 || (scan.hosts === 0 && req.httpVersionMinor === 1))) {
+      metrics.clientErrors.labels('400').inc();
+      return sendProblem(res, 400, 'BWK_ERR_BAD_REQUEST', 'HTTP/1.1 requests need exactly one Host header.', id, {
         connection: 'close',
       });
     }
 
     let hostHeader = ((isH2 ? headers[':authority'] : undefined) as string | undefined) ?? headers.host ?? '';
     let pathPart = target;
-    if (target.charCodeAt(0) !== 47 && target !== '*') {
+    if (target === '*') {
+      // asterisk-form (RFC 9110 §9.3.7) asks about the server itself, so the gateway answers; no origin involved.
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204, { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS', 'x-request-id': id }).end();
+        return;
+      }
+      return sendProblem(res, 400, 'BWK_ERR_BAD_REQUEST', 'The request target * is only valid with OPTIONS.', id, {
+        connection: 'close',
+      });
+    }
+    if (target.charCodeAt(0) !== 47) {
       // absolute-form (RFC 9112 §3.2.2): the target's authority replaces Host.
       try {
         const u = new URL(target);
@@ -155,6 +178,9 @@ export function createRequestHandler(ctx: HandlerContext) {
       if (rt.accessLog) writeAccessLog(rt, x, outcome, req);
     };
     res.once('close', finish);
+    let clientFailed = false;
+    req.once('error', () => (clientFailed = true));
+    req.once('aborted', () => (clientFailed = true));
 
     const refuse = (v: Extract<Verdict, { kind: 'end' }>) => {
       endedBy = v.reason;
@@ -245,6 +271,7 @@ export function createRequestHandler(ctx: HandlerContext) {
           firstByteTimeoutMs: r.firstByteTimeoutMs,
           idleTimeoutMs: r.idleTimeoutMs,
           maxAttempts: 1 + r.pool.maxRetries,
+          clientFailed: () => clientFailed || (!res.writableFinished && res.destroyed),
         },
         sink,
         result,

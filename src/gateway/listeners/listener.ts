@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { BulwarkError } from '../../errors.js';
 import { log, metrics } from '../../observability/index.js';
 import type { ClientRequest, ClientResponse } from '../handler.js';
-import { rawProblemResponse } from '../problem.js';
+import { problemBody, problemHeaders, rawProblemResponse } from '../problem.js';
 import type { ListenerConfig } from '../schema.js';
 import { loadCertificates, selectContext, type CertificateTable } from './tls.js';
 
@@ -97,10 +97,17 @@ export class Listener {
       keepAliveTimeout: keepAliveTimeoutMs,
       connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(headersTimeoutMs / 4))),
       insecureHTTPParser: false,
-      requireHostHeader: true,
+      // The handler checks Host itself so that the refusal is a problem-details body like every other error.
+      requireHostHeader: false,
     });
     this.h1.on('request', (req: IncomingMessage, res: ServerResponse) => this.deps.handle(req, res));
     this.h1.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.deps.handle(req, res, true));
+    this.h1.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+      const requestId = randomUUID();
+      const detail = 'Only Expect: 100-continue is supported.';
+      const body = problemBody({ status: 417, code: 'BWK_ERR_BAD_REQUEST', detail, requestId });
+      res.writeHead(417, problemHeaders(body, requestId, { connection: 'close' })).end(body);
+    });
     this.h1.on('upgrade', this.deps.upgrade);
     this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));
 

@@ -2,7 +2,8 @@
  * Passive ejection (Envoy's outlier detection): consecutive 5xx answers or connect failures bench an origin for
  * a time that doubles with each ejection, up to a cap. The count decays once the origin has stayed clean for the
  * longest ejection time. At most half of a pool's origins are benched at once (Envoy's max_ejection_percent),
- * so a burst of errors cannot empty a pool that health checks still call healthy.
+ * so a burst of errors cannot empty a pool that health checks still call healthy; the last available origin is
+ * benched only when a failover pool can take its traffic.
  */
 import type { Origin } from './origin.js';
 
@@ -12,6 +13,8 @@ export interface EjectionPolicy {
   readonly baseMs: number;
   readonly maxMs: number;
   readonly maxEjectedShare: number;
+  /** With nowhere else to send traffic, benching the last origin only turns errors into 503s (nginx agrees). */
+  readonly mayEjectLast: boolean;
 }
 
 interface Track {
@@ -53,7 +56,10 @@ export class Ejector {
     const now = this.clock();
     if (origin.ejectedUntil > now) return 0;
     const benched = pool.filter((o) => o.ejectedUntil > now).length;
-    if (benched + 1 > Math.max(1, Math.floor(pool.length * this.policy.maxEjectedShare))) return 0;
+    const cap = Math.floor(pool.length * this.policy.maxEjectedShare);
+    const available = pool.filter((o) => o.isAvailable(now)).length;
+    if (available <= 1 && !this.policy.mayEjectLast) return 0;
+    if (benched + 1 > Math.max(this.policy.mayEjectLast ? 1 : 0, cap)) return 0;
     if (t.ejections > 0 && now - t.lastEjectedAt > this.policy.maxMs + this.durationFor(t.ejections)) t.ejections = 0;
     t.ejections++;
     t.lastEjectedAt = now;

@@ -70,6 +70,7 @@ export class OriginPool {
       baseMs: toMs(e?.base_time ?? '5s'),
       maxMs: toMs(e?.max_time ?? '5m'),
       maxEjectedShare: 0.5,
+      mayEjectLast: config.failover !== undefined,
     });
     this.maxRetries = config.retries?.attempts ?? 2;
     this.budget = new RetryBudget(config.retries?.budget ?? 0.2);
@@ -98,7 +99,8 @@ export class OriginPool {
    */
   pick(exclude?: Origin): Origin | undefined {
     const now = Date.now();
-    return walkTiers(this, (p) => p.balancer.pick(p.origins, now, exclude) ?? p.balancer.pick(p.origins, now));
+    const other = walkTiers(this, (p) => p.balancer.pick(p.origins, now, exclude));
+    return other ?? (exclude ? walkTiers(this, (p) => p.balancer.pick(p.origins, now)) : undefined);
   }
 
   /** Feeds passive ejection in the pool the origin belongs to (which may be a failover pool). */

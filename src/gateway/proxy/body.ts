@@ -55,6 +55,15 @@ export function readSmallBody(req: Readable, expected: number): Promise<Buffer> 
   });
 }
 
+/** The client's body stream, with its failures (abort, bad chunk) turned into a client error (400). */
+async function* clientBody(req: Readable): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) yield chunk;
+  } catch (e) {
+    throw new BulwarkError('BWK_ERR_BAD_REQUEST', 'the request body could not be read', { status: 400, cause: e });
+  }
+}
+
 /** Streams the body, counting against the limit and handing chunks to the pipeline's body hooks. */
 export async function* inspectedBody(
   req: Readable,
@@ -63,7 +72,7 @@ export async function* inspectedBody(
   pipeline: Pipeline | undefined,
 ): AsyncGenerator<Uint8Array> {
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
+  for await (const chunk of clientBody(req)) {
     size += chunk.length;
     if (size > limit)
       throw new BulwarkError('BWK_ERR_BODY_TOO_LARGE', `request body exceeds ${limit} bytes`, { status: 413 });
@@ -83,7 +92,7 @@ export async function* inspectedBody(
 export async function heldBody(req: Readable, limit: number, x: Exchange, pipeline: Pipeline): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
+  for await (const chunk of clientBody(req)) {
     size += chunk.length;
     if (size > limit)
       throw new BulwarkError('BWK_ERR_BODY_TOO_LARGE', `request body exceeds ${limit} bytes`, { status: 413 });

@@ -22,6 +22,8 @@ export interface ForwardRequest {
   readonly firstByteTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly maxAttempts: number;
+  /** True once the client side failed (aborted, malformed body): such errors are never the origin's fault. */
+  readonly clientFailed: () => boolean;
 }
 
 /** What the client side does with the origin's answer. Implemented by the handler. */
@@ -56,7 +58,9 @@ const CONNECT_CODES = new Set([
 
 export function classify(error: Error & { code?: string }): FailureKind {
   const code = error.code ?? '';
-  if (code.startsWith('BWK_')) return 'client';
+  // BWK_*: the client's body failed or a stage refused it. UND_ERR_INVALID_ARG: undici could not send what the
+  // client asked for. Neither is the origin's fault, so neither may count towards ejecting it.
+  if (code.startsWith('BWK_') || code === 'UND_ERR_INVALID_ARG' || code === 'ERR_INVALID_CHAR') return 'client';
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'timeout';
   if (code === 'UND_ERR_ABORTED' || error.name === 'AbortError') return 'aborted';
   if (CONNECT_CODES.has(code)) return 'connect';
@@ -135,8 +139,12 @@ function attempt(pool: OriginPool, req: ForwardRequest, sink: ResponseSink, resu
     onResponseError(_controller, error) {
       if (settled) return;
       settle();
-      const kind = classify(error);
+      const kind = req.clientFailed() ? 'client' : classify(error);
       if (kind === 'aborted') return;
+      if (kind === 'client') {
+        sink.fail(kind, error, started);
+        return;
+      }
       if (kind === 'connect' || kind === 'reset') pool.report(origin, 'connect_failure');
       else if (kind === 'timeout') pool.report(origin, 'timeout');
       if (!started) {
