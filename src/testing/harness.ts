@@ -122,7 +122,14 @@ export interface SimpleResponse {
 /** One HTTP/1.1 request with node:http, fresh connection; resolves with status, headers and body text. */
 export function request(
   url: string,
-  options: { method?: string; headers?: http.OutgoingHttpHeaders; body?: string | Buffer; localAddress?: string } = {},
+  options: {
+    method?: string;
+    headers?: http.OutgoingHttpHeaders;
+    body?: string | Buffer;
+    localAddress?: string;
+    /** Fail with 'timeout' if no complete answer arrives in this time. */
+    timeoutMs?: number;
+  } = {},
 ): Promise<SimpleResponse> {
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -138,6 +145,7 @@ export function request(
       },
     );
     req.on('error', reject);
+    if (options.timeoutMs) req.setTimeout(options.timeoutMs, () => req.destroy(new Error('timeout')));
     req.end(options.body);
   });
 }
