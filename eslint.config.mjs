@@ -103,6 +103,7 @@ export default tseslint.config(
         clearInterval: 'readonly',
         URL: 'readonly',
         performance: 'readonly',
+        fetch: 'readonly',
       },
     },
   },

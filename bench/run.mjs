@@ -1,0 +1,207 @@
+// npm run bench [-- gateway]: Bulwark against a bare undici proxy in the same run, on the same cores, with wrk
+// on loopback. Prints `bench: <scenario> bulwark=<rps> baseline=<rps> ratio=<r> p99=<ms>` and records the
+// figures in docs/benchmarks.md. Env: BENCH_DURATION (seconds per wrk run, default 10), BENCH_ROUNDS (default 3).
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+
+const suite = process.argv[2] ?? 'gateway';
+if (suite !== 'gateway') {
+  console.error(`bench: unknown suite "${suite}"; available: gateway`);
+  process.exit(2);
+}
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WORKERS = 2;
+const CONNECTIONS = 64;
+
+function ensureWrk() {
+  if (spawnSync('which', ['wrk']).status === 0) return;
+  console.log('bench: installing wrk from Debian packages');
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+  execFileSync('apt-get', ['install', '-y', '-qq', 'wrk'], { stdio: 'inherit' });
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const children = [];
+function start(args, name) {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
+  child.on('exit', (code) => {
+    if (code && !stopping) console.error(`bench: ${name} exited ${code}\n${err}`);
+  });
+  children.push(child);
+  return child;
+}
+let stopping = false;
+function stopAll() {
+  stopping = true;
+  for (const c of children) c.kill('SIGKILL');
+}
+process.on('SIGINT', () => (stopAll(), process.exit(130)));
+
+async function waitUp(url) {
+  const until = Date.now() + 20_000;
+  while (Date.now() < until) {
+    try {
+      const r = await fetch(url);
+      await r.arrayBuffer();
+      if (r.status === 200) return;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+function wrk(url, seconds, script) {
+  const args = [
+    '-t',
+    '2',
+    '-c',
+    String(CONNECTIONS),
+    '-d',
+    `${seconds}s`,
+    '--latency',
+    ...(script ? ['-s', script] : []),
+    url,
+  ];
+  const out = execFileSync('wrk', args, { encoding: 'utf8' });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+  const p99 = /\s99%\s+([\d.]+)(us|ms|s)/.exec(out);
+  const p99ms = p99 ? Number(p99[1]) * { us: 0.001, ms: 1, s: 1000 }[p99[2]] : NaN;
+  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? '0';
+  const socketErrors = /Socket errors: (.*)/.exec(out)?.[1];
+  return { rps, p99ms, errors: Number(errors), socketErrors };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main() {
+  ensureWrk();
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-bench-'));
+  const [originPort, baselinePort, bulwarkPort, adminPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  const originUrl = `http://127.0.0.1:${originPort}`;
+  const config = join(dir, 'bulwark.yaml');
+  writeFileSync(
+    config,
+    `workers: ${WORKERS}
+listeners: [{ name: public, address: "127.0.0.1:${bulwarkPort}" }]
+admin: { address: "127.0.0.1:${adminPort}" }
+log: { level: warn, access: { enabled: true, destination: "${join(dir, 'access.log')}" } }
+pools: { origin: { origins: [{ url: "${originUrl}" }] } }
+routes:
+  - name: bench
+    pool: origin
+    stages: { access: { rules: [{ action: deny, paths: [/.git, /.env] }] } }
+`,
+  );
+  const post = join(dir, 'post.lua');
+  const body = JSON.stringify({
+    user: 'u'.repeat(40),
+    items: Array.from({ length: 20 }, (_, i) => ({ id: i, qty: i % 3 })),
+  })
+    .slice(0, 600)
+    .padEnd(600, ' ');
+  writeFileSync(post, `wrk.method = "POST"\nwrk.body = '${body}'\nwrk.headers["Content-Type"] = "application/json"\n`);
+
+  start(['bench/origin.mjs', String(originPort), String(WORKERS)], 'origin');
+  start(['bench/baseline/proxy.mjs', String(baselinePort), originUrl, String(WORKERS)], 'baseline');
+  start(['dist/main.js', 'start', '-c', config], 'bulwark');
+  const targets = {
+    origin: `${originUrl}/`,
+    baseline: `http://127.0.0.1:${baselinePort}/`,
+    bulwark: `http://127.0.0.1:${bulwarkPort}/`,
+  };
+  for (const url of Object.values(targets)) await waitUp(url);
+  for (const url of Object.values(targets)) wrk(url, 3); // warm-up: JIT, keep-alive pools
+
+  const results = [];
+  for (const [scenario, script] of [
+    ['get', undefined],
+    ['post', post],
+  ]) {
+    const direct = wrk(targets.origin, DURATION, script);
+    const runs = { baseline: [], bulwark: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      // Alternate which goes first so that drift on a shared machine does not favour one side.
+      const order = round % 2 === 0 ? ['baseline', 'bulwark'] : ['bulwark', 'baseline'];
+      for (const side of order) runs[side].push(wrk(targets[side], DURATION, script));
+    }
+    const b = median(runs.bulwark.map((r) => r.rps));
+    const base = median(runs.baseline.map((r) => r.rps));
+    const p99 = median(runs.bulwark.map((r) => r.p99ms));
+    const errors = runs.bulwark.reduce((n, r) => n + r.errors, 0);
+    const row = {
+      scenario,
+      bulwark: b,
+      baseline: base,
+      ratio: b / base,
+      p99,
+      basep99: median(runs.baseline.map((r) => r.p99ms)),
+      origin: direct.rps,
+      errors,
+    };
+    results.push(row);
+    console.log(
+      `bench: ${scenario} bulwark=${Math.round(b)} baseline=${Math.round(base)} ratio=${row.ratio.toFixed(2)} p99=${p99.toFixed(2)}`,
+    );
+    console.log(
+      `bench: ${scenario} origin-direct=${Math.round(direct.rps)} bulwark-non2xx=${errors} rounds=${ROUNDS}x${DURATION}s`,
+    );
+  }
+  stopAll();
+  record(results);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function record(results) {
+  const file = 'docs/benchmarks.md';
+  let doc = readFileSync(file, 'utf8');
+  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).stdout.trim()
+    ? '+changes'
+    : '';
+  const rows = results
+    .map(
+      (r) =>
+        `| ${r.scenario} | ${Math.round(r.bulwark)} | ${Math.round(r.baseline)} | **${r.ratio.toFixed(2)}** | ${r.p99.toFixed(2)} | ${r.basep99.toFixed(2)} | ${Math.round(r.origin)} |`,
+    )
+    .join('\n');
+  const entry = `### ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · commit ${commit}${dirty} · Node ${process.version} · ${cpus().length} × ${cpus()[0]?.model.trim()}
+
+${ROUNDS} rounds × ${DURATION} s per side, median; wrk -t2 -c${CONNECTIONS}; ${WORKERS} workers each.
+
+| scenario | Bulwark rps | baseline rps | ratio | Bulwark p99 ms | baseline p99 ms | origin direct rps |
+| --- | --- | --- | --- | --- | --- | --- |
+${rows}
+`;
+  const marker = '<!-- results: newest first -->';
+  doc = doc.replace(marker, `${marker}\n\n${entry}`);
+  writeFileSync(file, doc);
+  console.log(`bench: recorded in ${file}`);
+}
+
+main().catch((e) => {
+  console.error(`bench: ${e.message}`);
+  stopAll();
+  process.exit(1);
+});
