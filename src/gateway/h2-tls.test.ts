@@ -5,6 +5,7 @@ import http2 from 'node:http2';
 import https from 'node:https';
 import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
+import { loadConfigFile } from '../config/index.js';
 import { makeCert } from '../testing/certs.js';
 import {
   poolYaml,
@@ -143,6 +144,29 @@ test('TLS: SNI picks the certificate (exact and wildcard); ALPN h2 and http/1.1 
   });
   assert.equal(h1, 200);
   assert.equal(origin.seen.at(-1)!.headers['x-forwarded-proto'], 'https');
+});
+
+test('certificates are read again on reload: new handshakes get the new one', async () => {
+  const fingerprint = () =>
+    new Promise<string>((resolve, reject) => {
+      const s = tls.connect(
+        { port: tlsPort, host: '127.0.0.1', servername: 'a.test', rejectUnauthorized: false },
+        () => {
+          const cert = s.getPeerX509Certificate()!;
+          s.destroy();
+          resolve(cert.fingerprint256);
+        },
+      );
+      s.on('error', reject);
+    });
+  const before = await fingerprint();
+  makeCert(gw.dir, 'a', ['a.test']); // same files, new key and certificate
+  const r = loadConfigFile(gw.file);
+  assert.ok(r.ok);
+  await gw.node.reload(r.loaded);
+  const after = await fingerprint();
+  assert.notEqual(after, before);
+  assert.equal(tlsPort, gw.node.listeners().secure!.port, 'the listener stayed up');
 });
 
 test('no route for the host: 404 problem details over h2', async () => {

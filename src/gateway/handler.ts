@@ -4,7 +4,7 @@
  * whole path synchronous up to the origin dispatch.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { isBulwarkError } from '../errors.js';
@@ -12,16 +12,17 @@ import type { Outcome, Verdict } from '../pipeline/index.js';
 import { routingPath } from '../lib/path.js';
 import { log, metrics } from '../observability/index.js';
 import { GatewayExchange } from './exchange.js';
-import type { Origin } from './origins/index.js';
 import { heldBody, inspectedBody, readSmallBody, REPLAYABLE_BODY_BYTES, VerdictError } from './proxy/body.js';
-import { forward, type FailureKind, type ForwardBody, type ForwardResult, type ResponseSink } from './proxy/forward.js';
-import { clientAddress, clientResponseHeaders, originRequestHeaders } from './proxy/headers.js';
-import { problemBody, problemHeaders } from './problem.js';
+import { forward, type ForwardBody, type ForwardResult } from './proxy/forward.js';
+import { sendProblem } from './proxy/problem-response.js';
+import { createSink } from './proxy/response.js';
+import { clientAddress, originRequestHeaders } from './proxy/headers.js';
 import { normaliseHost } from './routes/router.js';
 import type { RouteRuntime, Runtime } from './runtime.js';
 
 export type ClientRequest = IncomingMessage | Http2ServerRequest;
 export type ClientResponse = ServerResponse | Http2ServerResponse;
+export { sendProblem };
 
 export interface HandlerContext {
   runtime(): Runtime;
@@ -31,33 +32,6 @@ export interface HandlerContext {
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
-
-const FAILURE_STATUS: Record<FailureKind, [number, string, string]> = {
-  connect: [502, 'BWK_ERR_GATEWAY_ORIGIN_CONNECT', 'The origin could not be reached.'],
-  reset: [502, 'BWK_ERR_GATEWAY_ORIGIN_CONNECT', 'The origin closed the connection.'],
-  protocol: [502, 'BWK_ERR_GATEWAY_ORIGIN_PROTOCOL', 'The origin sent an invalid response.'],
-  timeout: [504, 'BWK_ERR_GATEWAY_ORIGIN_TIMEOUT', 'The origin did not answer in time.'],
-  no_origin: [503, 'BWK_ERR_GATEWAY_NO_ORIGIN', 'No healthy origin is available for this route.'],
-  aborted: [502, 'BWK_ERR_GATEWAY_ORIGIN_CONNECT', 'The request to the origin was aborted.'],
-  client: [400, 'BWK_ERR_BAD_REQUEST', 'The request could not be read or forwarded as sent.'],
-};
-
-export function sendProblem(
-  res: ClientResponse,
-  status: number,
-  code: string,
-  detail: string | undefined,
-  requestId: string,
-  extra?: OutgoingHttpHeaders,
-): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const body = problemBody({ status, code, detail, requestId });
-  res.writeHead(status, problemHeaders(body, requestId, extra));
-  res.end(body);
-}
 
 /** Header block size, and how many Host headers it has (RFC 9112 §3.2: exactly one in HTTP/1.1). One pass. */
 function scanHeaders(raw: readonly string[]): { bytes: number; hosts: number } {
@@ -249,15 +223,14 @@ export function createRequestHandler(ctx: HandlerContext) {
         r.requestEdits,
       );
       if (isH2 && hostHeader) outHeaders.push('host', hostHeader);
-      const sink = createSink(
-        r,
+      const sink = createSink({
+        route: r,
         res,
         x,
-        id,
         closeHeader,
-        (n) => (bytesOut += n),
-        (reason) => (endedBy = reason),
-      );
+        countOut: (n) => (bytesOut += n),
+        setReason: (reason) => (endedBy = reason),
+      });
       forward(
         r.pool,
         {
@@ -277,74 +250,6 @@ export function createRequestHandler(ctx: HandlerContext) {
         result,
       );
     }
-  };
-}
-
-function createSink(
-  route: RouteRuntime,
-  res: ClientResponse,
-  x: GatewayExchange,
-  id: string,
-  closeHeader: OutgoingHttpHeaders | undefined,
-  countOut: (n: number) => void,
-  setReason: (r: string) => void,
-): ResponseSink {
-  let gone: (() => void) | undefined;
-  res.once('close', () => {
-    if (!res.writableFinished) gone?.();
-  });
-  return {
-    start(status, originHeaders, _origin: Origin) {
-      const headers = clientResponseHeaders(originHeaders, id, route.responseEdits);
-      if (closeHeader) headers['connection'] = 'close';
-      if (route.pipeline.hasResponseHooks) {
-        x.response = { status, headers };
-        const v = route.pipeline.onResponseHeaders(x);
-        // Response hooks that need I/O are not supported on the streaming path yet: a promise is refused.
-        if (v instanceof Promise || v.kind === 'end') {
-          const verdict = v instanceof Promise ? undefined : v;
-          setReason(verdict?.reason ?? 'BWK_ERR_STAGE_FAILED');
-          sendProblem(res, verdict?.status ?? 500, verdict?.reason ?? 'BWK_ERR_STAGE_FAILED', verdict?.detail, id);
-          return false;
-        }
-      }
-      res.writeHead(status, headers);
-      return true;
-    },
-    data(chunk) {
-      countOut(chunk.length);
-      return (res as ServerResponse).write(chunk);
-    },
-    onDrain(resume) {
-      res.once('drain', resume);
-    },
-    end() {
-      res.end();
-    },
-    fail(kind, error, started) {
-      const [status, code, detail] = FAILURE_STATUS[kind];
-      if (kind !== 'client') metrics.upstreamErrors.labels(route.pool.name, kind).inc();
-      if (started || res.headersSent) {
-        // Headers are out: the only honest signal left is to cut the stream.
-        log().warn({ id, route: route.name, err: error.message }, 'origin failed mid-response');
-        res.destroy();
-        return;
-      }
-      setReason(code);
-      if (isBulwarkError(error)) {
-        sendProblem(res, error.status, error.code, error.message, id, { connection: 'close' });
-        return;
-      }
-      if (error instanceof VerdictError) {
-        setReason(error.reason);
-        sendProblem(res, error.status, error.reason, error.detail, id, { connection: 'close' });
-        return;
-      }
-      sendProblem(res, status, code, detail, id, kind === 'no_origin' ? { 'retry-after': '5' } : closeHeader);
-    },
-    onClientGone(abort) {
-      gone = abort;
-    },
   };
 }
 

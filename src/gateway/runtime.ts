@@ -93,8 +93,8 @@ export function buildRuntime(loaded: LoadedConfig, previous?: Runtime): Runtime 
 
   const routes = config.routes.map((rc) => {
     const pool = pools.get(rc.pool)!;
-    const pipeline = new Pipeline(buildStages(rc), ({ stage, error }) =>
-      log().error({ err: error, stage, route: rc.name }, 'stage failed'),
+    const pipeline = new Pipeline(buildStages(rc), ({ stage, error, requestId }) =>
+      log().error({ err: error, stage, route: rc.name, id: requestId }, 'stage failed'),
     );
     const route: RouteRuntime = {
       name: rc.name,

@@ -11,11 +11,12 @@ type BodyHook = (x: Exchange, chunk: Uint8Array, last: boolean) => Step;
 export interface StageFailure {
   stage: string;
   error: unknown;
+  requestId?: string;
 }
 
 /** A stage that throws has failed closed: the request ends with 500, never passes unchecked. */
-function failed(stage: string, error: unknown, onFailure: (f: StageFailure) => void): Verdict {
-  onFailure({ stage, error });
+function failed(stage: string, error: unknown, onFailure: (f: StageFailure) => void, x: Exchange): Verdict {
+  onFailure({ stage, error, requestId: x.id });
   return { kind: 'end', status: 500, reason: `${stage}:failed` };
 }
 
@@ -24,6 +25,8 @@ export class Pipeline {
   readonly holdsRequestBody: boolean;
   readonly hasRequestBodyHooks: boolean;
   readonly hasResponseHooks: boolean;
+  readonly hasResponseHeaderHooks: boolean;
+  readonly hasResponseBodyHooks: boolean;
   private readonly requestHeaders: Array<[string, HeadHook]>;
   private readonly requestBody: Array<[string, BodyHook]>;
   private readonly responseHeaders: Array<[string, HeadHook]>;
@@ -44,7 +47,9 @@ export class Pipeline {
     this.log = reversed.flatMap((s) => bind(s, s.onLog));
     this.holdsRequestBody = stages.some((s) => s.holdsRequestBody === true);
     this.hasRequestBodyHooks = this.requestBody.length > 0;
-    this.hasResponseHooks = this.responseHeaders.length > 0 || this.responseBody.length > 0;
+    this.hasResponseHeaderHooks = this.responseHeaders.length > 0;
+    this.hasResponseBodyHooks = this.responseBody.length > 0;
+    this.hasResponseHooks = this.hasResponseHeaderHooks || this.hasResponseBodyHooks;
   }
 
   onRequestHeaders(x: Exchange): Step {
@@ -68,7 +73,7 @@ export class Pipeline {
       try {
         hook(x, outcome);
       } catch (error) {
-        this.onFailure({ stage: name, error });
+        this.onFailure({ stage: name, error, requestId: x.id });
       }
     }
   }
@@ -80,12 +85,12 @@ export class Pipeline {
       try {
         step = hook(x);
       } catch (error) {
-        return failed(name, error, this.onFailure);
+        return failed(name, error, this.onFailure, x);
       }
       if (step instanceof Promise) {
         return step.then(
           (v) => (v.kind === 'continue' ? this.runHead(hooks, x, i + 1) : v),
-          (error: unknown) => failed(name, error, this.onFailure),
+          (error: unknown) => failed(name, error, this.onFailure, x),
         );
       }
       if (step.kind !== 'continue') return step;
@@ -100,12 +105,12 @@ export class Pipeline {
       try {
         step = hook(x, chunk, last);
       } catch (error) {
-        return failed(name, error, this.onFailure);
+        return failed(name, error, this.onFailure, x);
       }
       if (step instanceof Promise) {
         return step.then(
           (v) => (v.kind === 'continue' ? this.runBody(hooks, x, chunk, last, i + 1) : v),
-          (error: unknown) => failed(name, error, this.onFailure),
+          (error: unknown) => failed(name, error, this.onFailure, x),
         );
       }
       if (step.kind !== 'continue') return step;
