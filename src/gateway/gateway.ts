@@ -107,6 +107,10 @@ export class Gateway {
     this.draining = true;
     await Promise.all([...this.bound.values()].map((b) => b.listener.drain(deadlineMs)));
     this.bound.clear();
-    if (this.current) await retireRuntime(this.current, undefined, 0);
+    if (this.current) {
+      await retireRuntime(this.current, undefined, 0);
+      // Lines still buffered would be lost when the process exits right after the drain.
+      this.current.accessLog?.flush();
+    }
   }
 }
