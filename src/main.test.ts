@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { THREE_MISTAKES_YAML } from './testing/fixtures.js';
 import { scratchDir } from './testing/harness.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -15,23 +16,7 @@ function bulwark(...args: string[]) {
 
 test('bulwark check prints all three mistakes with file:line:col and exits 1', () => {
   const file = join(scratchDir(), 'three.yaml');
-  writeFileSync(
-    file,
-    `listeners:
-  - name: public
-    address: 127.0.0.1:8080
-    protocol: [http1]
-pools:
-  main:
-    origins:
-      - url: http://127.0.0.1:9000
-routes:
-  - name: api
-    pool: mian
-    timeouts:
-      connect: 5 seconds
-`,
-  );
+  writeFileSync(file, THREE_MISTAKES_YAML);
   const r = bulwark('check', '-c', file);
   assert.equal(r.status, 1);
   const lines = r.stderr.trim().split('\n');

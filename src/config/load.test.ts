@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { THREE_MISTAKES_YAML } from '../testing/fixtures.js';
 import { formatProblem, loadConfigFile, loadConfigText } from './index.js';
 
 const VALID = `
@@ -28,20 +29,7 @@ test('a valid file loads, with defaults filled in', () => {
 });
 
 test('three mistakes are all reported with file:line:col and path', () => {
-  const text = `listeners:
-  - name: public
-    address: 127.0.0.1:8080
-    protocol: [http1]
-pools:
-  main:
-    origins:
-      - url: http://127.0.0.1:9000
-routes:
-  - name: api
-    pool: mian
-    timeouts:
-      connect: 5 seconds
-`;
+  const text = THREE_MISTAKES_YAML;
   const r = loadConfigText(text, 'bad.yaml', '/tmp');
   assert.equal(r.ok, false);
   if (r.ok) return;

@@ -3,7 +3,6 @@
  * log. Every early answer is a problem-details body with the request id. Synchronous stage verdicts keep the
  * whole path synchronous up to the origin dispatch.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
@@ -16,7 +15,7 @@ import { heldBody, inspectedBody, readSmallBody, REPLAYABLE_BODY_BYTES, VerdictE
 import { forward, type ForwardBody, type ForwardResult } from './proxy/forward.js';
 import { sendProblem } from './proxy/problem-response.js';
 import { createSink } from './proxy/response.js';
-import { clientAddress, originRequestHeaders } from './proxy/headers.js';
+import { clientAddress, originRequestHeaders, requestIdFor } from './proxy/headers.js';
 import { normaliseHost } from './routes/router.js';
 import type { RouteRuntime, Runtime } from './runtime.js';
 
@@ -31,7 +30,6 @@ export interface HandlerContext {
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Header block size, and how many Host headers it has (RFC 9112 §3.2: exactly one in HTTP/1.1). One pass. */
 function scanHeaders(raw: readonly string[]): { bytes: number; hosts: number } {
@@ -53,8 +51,7 @@ export function createRequestHandler(ctx: HandlerContext) {
     const peer = socket.remoteAddress ?? '';
     const headers = req.headers;
     const peerTrusted = rt.trusted.size > 0 && rt.trusted.has(peer);
-    const sentId = headers['x-request-id'];
-    const id = peerTrusted && typeof sentId === 'string' && REQUEST_ID_RE.test(sentId) ? sentId : randomUUID();
+    const id = requestIdFor(headers['x-request-id'], peerTrusted);
     const isH2 = req.httpVersionMajor === 2;
     const draining = !isH2 && ctx.isDraining();
     const closeHeader = draining ? { connection: 'close' } : undefined;

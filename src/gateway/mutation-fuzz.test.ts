@@ -2,7 +2,6 @@
 // process, every answer must be a well-formed status line, and a normal request must be served afterwards.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import {
   poolYaml,
   rawRequest,
@@ -84,23 +83,6 @@ function mutate(rand: () => number): Buffer {
   return Buffer.from(s, 'latin1');
 }
 
-/** Sends and half-closes, so an incomplete request ends at once instead of waiting for a deadline. */
-function send(port: number, data: Buffer): Promise<string> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    const socket = net.connect(port, '127.0.0.1', () => socket.end(data));
-    const done = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(Buffer.concat(chunks).toString('latin1'));
-    };
-    const timer = setTimeout(done, 1000);
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('close', done);
-    socket.on('error', done);
-  });
-}
-
 let origin: TestOrigin;
 let gw: TestGateway;
 const uncaught: unknown[] = [];
@@ -134,7 +116,7 @@ test(`${COUNT} mutated raw requests: no crash, well-formed answers, still servin
     while (next < COUNT && Date.now() - started < 90_000) {
       next++;
       const request = mutate(rand);
-      const response = await send(gw.port, request);
+      const response = await rawRequest(gw.port, request, 1000, true);
       let key = 'closed';
       if (response.length > 0) {
         const m = /^HTTP\/1\.1 (\d{3}) /.exec(response);

@@ -96,11 +96,14 @@ export async function startOrigin(
   };
 }
 
-/** Sends raw bytes and returns everything the server wrote until it closed or `timeoutMs` passed. */
-export function rawRequest(port: number, data: string | Buffer, timeoutMs = 3000): Promise<string> {
+/**
+ * Sends raw bytes and returns everything the server wrote until it closed or `timeoutMs` passed. With
+ * `halfClose`, the client ends its side after writing, so an incomplete request ends at once.
+ */
+export function rawRequest(port: number, data: string | Buffer, timeoutMs = 3000, halfClose = false): Promise<string> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(data));
+    const socket = net.connect(port, '127.0.0.1', () => (halfClose ? socket.end(data) : socket.write(data)));
     const done = () => {
       clearTimeout(timer);
       socket.destroy();

@@ -2,7 +2,6 @@
  * WebSocket upgrades (RFC 6455 over HTTP/1.1): routed and checked by the request stages like any request, then
  * spliced to the origin as a byte stream. The origin's handshake answer flows back untouched.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -11,11 +10,9 @@ import { routingPath } from '../../lib/path.js';
 import { log, metrics } from '../../observability/index.js';
 import { GatewayExchange } from '../exchange.js';
 import { rawProblemResponse } from '../problem.js';
-import { clientAddress, originRequestHeaders } from '../proxy/headers.js';
+import { clientAddress, originRequestHeaders, requestIdFor } from '../proxy/headers.js';
 import { normaliseHost } from '../routes/router.js';
 import type { Runtime } from '../runtime.js';
-
-const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
 function refuse(socket: Duplex, status: number, code: string, detail: string, requestId: string): void {
   if (socket.writable) socket.end(rawProblemResponse({ status, code, detail, requestId }));
@@ -27,8 +24,7 @@ export function createUpgradeHandler(runtime: () => Runtime) {
     const rt = runtime();
     const peer = req.socket.remoteAddress ?? '';
     const peerTrusted = rt.trusted.size > 0 && rt.trusted.has(peer);
-    const sentId = req.headers['x-request-id'];
-    const id = peerTrusted && typeof sentId === 'string' && REQUEST_ID_RE.test(sentId) ? sentId : randomUUID();
+    const id = requestIdFor(req.headers['x-request-id'], peerTrusted);
     socket.on('error', () => socket.destroy());
 
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {

@@ -3,6 +3,7 @@
  * Connection are dropped in both directions; X-Forwarded-* and Forwarded are set from what the gateway saw,
  * believing what came before only from trusted proxies.
  */
+import { randomUUID } from 'node:crypto';
 import type { IpSet } from '../../lib/ip.js';
 import { normaliseAddress } from '../../lib/ip.js';
 
@@ -16,6 +17,13 @@ const HOP_BY_HOP = new Set([
   'upgrade',
   'http2-settings',
 ]);
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The request id: kept from a trusted proxy when well-formed, otherwise a new UUID (clients cannot forge ids). */
+export function requestIdFor(sent: string | string[] | undefined, peerTrusted: boolean): string {
+  return peerTrusted && typeof sent === 'string' && REQUEST_ID_RE.test(sent) ? sent : randomUUID();
+}
 
 /** Headers the gateway sets itself towards the origin; a client's copies are dropped. */
 const GATEWAY_SET = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-request-id']);
