@@ -7,7 +7,8 @@ import { isDeepStrictEqual } from 'node:util';
 import type { LoadedConfig } from '../config/index.js';
 import { toBytes, toMs } from '../config/index.js';
 import { accessStage } from '../access/index.js';
-import { Pipeline, STAGE_ORDER, type Stage } from '../pipeline/index.js';
+import { rateLimitStage } from '../ddos/index.js';
+import { Pipeline, STAGE_ORDER, type Stage, type StageFactory } from '../pipeline/index.js';
 import { IpSet, parseCidr, type Cidr } from '../lib/ip.js';
 import { createAccessLogger, log, metrics, type Logger } from '../observability/index.js';
 import { createPools, type OriginPool, type PoolEvents } from './origins/index.js';
@@ -44,13 +45,15 @@ export interface Runtime {
 }
 
 /** Stage factories by name. The pipeline's order comes from STAGE_ORDER, not from this table. */
-const FACTORIES = { access: accessStage } as const;
+const FACTORIES = { access: accessStage, ratelimit: rateLimitStage } as const;
 
 function buildStages(route: RouteConfig): Stage[] {
   const stages: Stage[] = [];
   for (const name of STAGE_ORDER) {
     const config = route.stages?.[name];
-    if (config !== undefined) stages.push(FACTORIES[name].create(config, { routeName: route.name }));
+    if (config === undefined) continue;
+    const factory = FACTORIES[name] as StageFactory<typeof config>;
+    stages.push(factory.create(config, { routeName: route.name }));
   }
   return stages;
 }

@@ -5,6 +5,7 @@
  */
 export const STAGE_ORDER = [
   'access', // allow or deny by client CIDR, method and path: a table lookup, no body
+  'ratelimit', // GCRA buckets per key: a map lookup per rule, before anything reads a body
 ] as const;
 
 export type StageName = (typeof STAGE_ORDER)[number];

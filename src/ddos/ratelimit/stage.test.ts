@@ -1,0 +1,105 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatProblem, loadConfigText } from '../../config/index.js';
+import { request, startGateway, startOrigin, type TestGateway, type TestOrigin } from '../../testing/harness.js';
+import { clientPrefix } from './key.js';
+
+let origin: TestOrigin;
+let gw: TestGateway;
+
+before(async () => {
+  origin = await startOrigin('o');
+  gw = await startGateway(`
+listeners: [{ name: public, address: "127.0.0.1:0" }]
+pools: { main: { origins: [{ url: "${origin.url}" }] } }
+routes:
+  - name: per-client
+    match: { path: { prefix: /client } }
+    pool: main
+    stages: { ratelimit: { rules: [{ name: per-ip, key: [client], rate: 1/m, burst: 3 }] } }
+  - name: per-prefix
+    match: { path: { prefix: /prefix } }
+    pool: main
+    stages: { ratelimit: { rules: [{ name: per-net, key: [client_prefix], rate: 1/m, burst: 2 }] } }
+  - name: per-key
+    match: { path: { prefix: /key } }
+    pool: main
+    stages: { ratelimit: { rules: [{ name: per-key, key: [header:x-api-key, route], rate: 1/m, burst: 1 }] } }
+  - name: shadow
+    match: { path: { prefix: /shadow } }
+    pool: main
+    stages: { ratelimit: { rules: [{ name: trial, key: [client], rate: 1/m, burst: 1, shadow: true }] } }
+`);
+});
+
+after(async () => {
+  await gw.close();
+  await origin.close();
+});
+
+const statuses = async (n: number, path: string, opts: Parameters<typeof request>[1] = {}) => {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push((await request(`${gw.url}${path}`, opts)).status);
+  return out;
+};
+
+test('per client address: the burst passes, then 429 with Retry-After and RateLimit headers', async () => {
+  assert.deepEqual(await statuses(4, '/client', { localAddress: '127.0.0.2' }), [200, 200, 200, 429]);
+  const limited = await request(`${gw.url}/client`, { localAddress: '127.0.0.2' });
+  assert.equal(limited.status, 429);
+  assert.ok(Number(limited.headers['retry-after']) >= 1);
+  assert.equal(limited.headers['ratelimit-policy'], '"per-ip";q=3;w=180');
+  assert.match(String(limited.headers['ratelimit']), /^"per-ip";r=0;t=\d+$/);
+  const body = JSON.parse(limited.body) as { code: string; request_id: string };
+  assert.equal(body.code, 'ratelimit:per-ip');
+  assert.equal(body.request_id, limited.headers['x-request-id']);
+  assert.deepEqual(await statuses(3, '/client', { localAddress: '127.0.0.3' }), [200, 200, 200], 'another client');
+});
+
+test('per /24: neighbours share one bucket', async () => {
+  assert.equal(clientPrefix('192.0.2.77'), '192.0.2.0/24');
+  assert.equal(clientPrefix('::ffff:192.0.2.77'), '192.0.2.0/24');
+  assert.equal(clientPrefix('2001:db8:1:2:3:4:5:6'), '20010db800010002::/64');
+  assert.deepEqual(await statuses(1, '/prefix', { localAddress: '127.0.0.4' }), [200]);
+  assert.deepEqual(await statuses(2, '/prefix', { localAddress: '127.0.0.5' }), [200, 429]);
+});
+
+test('per header value and route; shadow rules count but never refuse', async () => {
+  assert.deepEqual(await statuses(2, '/key', { headers: { 'x-api-key': 'a' } }), [200, 429]);
+  assert.deepEqual(await statuses(1, '/key', { headers: { 'x-api-key': 'b' } }), [200]);
+  assert.deepEqual(await statuses(3, '/shadow', { localAddress: '127.0.0.6' }), [200, 200, 200]);
+  const m = await request(`${gw.adminUrl}/metrics`);
+  assert.match(
+    m.body,
+    /bulwark_ddos_ratelimit_decisions_total\{route="shadow",rule="trial",decision="shadow_limited"\} 2/,
+  );
+  assert.match(m.body, /bulwark_pipeline_stage_outcomes_total\{stage="ratelimit",reason="ratelimit:per-ip"\} \d+/);
+});
+
+test('bad rate-limit config is refused at load with its position', () => {
+  const r = loadConfigText(
+    `listeners: [{ name: p, address: "127.0.0.1:0" }]
+pools: { main: { origins: [{ url: "http://127.0.0.1:1" }] } }
+routes:
+  - name: r
+    pool: main
+    stages:
+      ratelimit:
+        rules:
+          - { name: a, key: [clinet], rate: 0/s }
+`,
+    'rl.yaml',
+    '/tmp',
+  );
+  assert.equal(r.ok, false);
+  if (r.ok) return;
+  const lines = r.problems.map(formatProblem);
+  assert.ok(
+    lines.some((l) => /^rl\.yaml:9:\d+ .*key\[0\]: got "clinet"; expected client, client_prefix/.test(l)),
+    lines.join('\n'),
+  );
+  assert.ok(
+    lines.some((l) => /^rl\.yaml:9:\d+ .*rate: got "0\/s"; expected a rate/.test(l)),
+    lines.join('\n'),
+  );
+});
