@@ -8,7 +8,8 @@ let gw: TestGateway;
 
 before(async () => {
   origin = await startOrigin('o1', (req, res, body) => {
-    if (req.url === '/echo') res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(body);
+    if (req.url === '/slow/first-byte') setTimeout(() => res.writeHead(200).end('late'), 3000);
+    else if (req.url === '/echo') res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(body);
     else
       res
         .writeHead(200, { 'content-type': 'text/plain', connection: 'x-hop', 'x-hop': '1', server: 'test-origin' })
@@ -19,6 +20,7 @@ listeners:
   - { name: public, address: "127.0.0.1:0" }
 trusted_proxies: [127.0.0.2/32]
 ${poolYaml([origin.url])}
+  once: { origins: [{ url: "${origin.url}" }], retries: { attempts: 0 } }
 routes:
   - name: private
     match: { path: { prefix: /private } }
@@ -27,6 +29,10 @@ routes:
       access:
         default: deny
         rules: [{ action: allow, cidrs: [127.0.0.9/32] }]
+  - name: slow
+    match: { path: { prefix: /slow } }
+    pool: once
+    timeouts: { first_byte: 200ms }
   - name: small
     match: { path: { prefix: /small } }
     pool: main
@@ -147,4 +153,16 @@ test('metrics count requests and stage outcomes; readyz is ready', async () => {
   assert.match(m.body, /bulwark_pipeline_stage_outcomes_total\{stage="access",reason="access:denied"\} \d+/);
   const ready = await request(`${gw.adminUrl}/readyz`);
   assert.equal(ready.status, 200);
+});
+
+test('a route first-byte timeout answers 504 problem details', async () => {
+  const started = Date.now();
+  const r = await request(`${gw.url}/slow/first-byte`);
+  assert.equal(r.status, 504);
+  assert.equal(JSON.parse(r.body).code, 'BWK_ERR_GATEWAY_ORIGIN_TIMEOUT');
+  // undici enforces the timeout with timers of about one second's resolution.
+  assert.ok(
+    Date.now() - started < 2500,
+    `answered on the timeout, not when the origin finally did (${Date.now() - started} ms)`,
+  );
 });
