@@ -149,9 +149,6 @@ export function createRequestHandler(ctx: HandlerContext) {
       if (rt.accessLog) writeAccessLog(rt, x, outcome, req);
     };
     res.once('close', finish);
-    let clientFailed = false;
-    req.once('error', () => (clientFailed = true));
-    req.once('aborted', () => (clientFailed = true));
 
     const refuse = (v: Extract<Verdict, { kind: 'end' }>) => {
       endedBy = v.reason;
@@ -241,7 +238,11 @@ export function createRequestHandler(ctx: HandlerContext) {
           firstByteTimeoutMs: r.firstByteTimeoutMs,
           idleTimeoutMs: r.idleTimeoutMs,
           maxAttempts: 1 + r.pool.maxRetries,
-          clientFailed: () => clientFailed || (!res.writableFinished && res.destroyed),
+          // Read lazily from the streams' own state, only when an attempt failed: no listeners per request.
+          clientFailed: () =>
+            req.errored != null ||
+            (req as IncomingMessage).aborted === true ||
+            (!res.writableFinished && res.destroyed),
         },
         sink,
         result,
