@@ -97,8 +97,6 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
     if (!result.ok) throw new Error(`worker ${w.id} could not start: ${result.error}`);
   };
 
-  await Promise.all(Array.from({ length: workers }, () => fork()));
-
   const reload = async (): Promise<Awaited<ReturnType<AdminBackend['reload']>>> => {
     const r = reloadFrom();
     if (!r.ok)
@@ -161,6 +159,9 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+
+  // Workers last: by now a signal is handled and /readyz answers (503 until a worker is ready).
+  await Promise.all(Array.from({ length: workers }, () => fork()));
 }
 
 export function runWorker(): void {
