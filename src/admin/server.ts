@@ -5,7 +5,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ConfigProblem } from '../config/index.js';
+import { splitAddress, type ConfigProblem } from '../config/index.js';
 import { BulwarkError, type ErrorCode } from '../errors.js';
 import { log } from '../observability/index.js';
 
@@ -88,9 +88,7 @@ export class AdminServer {
   }
 
   listen(address: string): Promise<AddressInfo> {
-    const i = address.lastIndexOf(':');
-    const host = address.slice(0, i).replace(/^\[|\]$/g, '');
-    const port = Number(address.slice(i + 1));
+    const { host, port } = splitAddress(address);
     return new Promise((resolve, reject) => {
       this.server.once('error', (e) =>
         reject(new BulwarkError('BWK_ERR_LISTEN', `admin API cannot bind ${address}: ${e.message}`)),

@@ -10,6 +10,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { randomUUID } from 'node:crypto';
+import { splitAddress } from '../../config/index.js';
 import { BulwarkError } from '../../errors.js';
 import { log, metrics } from '../../observability/index.js';
 import type { ClientRequest, ClientResponse } from '../handler.js';
@@ -211,9 +212,7 @@ export class Listener {
   }
 
   listen(address: string): Promise<net.AddressInfo> {
-    const i = address.lastIndexOf(':');
-    const host = address.slice(0, i).replace(/^\[|\]$/g, '');
-    const port = Number(address.slice(i + 1));
+    const { host, port } = splitAddress(address);
     return new Promise((resolve, reject) => {
       const onError = (e: Error) =>
         reject(new BulwarkError('BWK_ERR_LISTEN', `listener ${this.name} cannot bind ${address}: ${e.message}`));
