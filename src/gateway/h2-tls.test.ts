@@ -84,6 +84,23 @@ test('h2c prior knowledge on a cleartext listener that also serves HTTP/1.1', as
     Object.keys(seen.headers).some((k) => k.startsWith(':')),
     false,
   );
+  assert.equal(seen.headers['transfer-encoding'], undefined, 'a GET without a body is sent without one');
+  assert.equal(seen.body.length, 0);
+});
+
+test('an h2 POST without content-length streams its body to the origin', async () => {
+  const session = http2.connect(gw.url);
+  const req = session.request({ ':path': '/post', ':method': 'POST', ':authority': '127.0.0.1' });
+  const status = await new Promise<number>((resolve, reject) => {
+    req.on('response', (h) => resolve(Number(h[':status'])));
+    req.on('error', reject);
+    req.end('h2 body');
+  });
+  req.resume();
+  await new Promise((r) => req.on('end', r));
+  session.close();
+  assert.equal(status, 200);
+  assert.equal(origin.seen.at(-1)!.body.toString(), 'h2 body');
 });
 
 test('HTTP/1.1 with keep-alive and bodies on the same cleartext listener as h2c', async () => {

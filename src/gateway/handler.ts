@@ -186,7 +186,10 @@ export function createRequestHandler(ctx: HandlerContext) {
       const r = route!;
       const cl = headers['content-length'];
       const length = cl === undefined ? -1 : Number(cl);
-      const chunked = headers['transfer-encoding'] !== undefined || (isH2 && cl === undefined && !req.readableEnded);
+      // HTTP/2 has no Transfer-Encoding: a body without Content-Length is announced by HEADERS lacking END_STREAM.
+      const chunked =
+        headers['transfer-encoding'] !== undefined ||
+        (isH2 && cl === undefined && !(req as Http2ServerRequest).stream.endAfterHeaders);
       if (length > r.bodyLimit) {
         metrics.clientErrors.labels('413').inc();
         endedBy = 'BWK_ERR_BODY_TOO_LARGE';
