@@ -24,7 +24,10 @@ test('IPv4-mapped IPv6 is treated as IPv4', () => {
   assert.equal(normaliseAddress('::ffff:10.1.2.3'), '10.1.2.3');
   const s = set('10.0.0.0/8');
   assert.equal(s.has('::ffff:10.1.2.3'), true);
-  assert.equal(set('::ffff:10.0.0.0/104').has('10.9.9.9'), false, 'a mapped CIDR parses as its IPv4 form');
+  const mapped = set('::ffff:10.0.0.0/104');
+  assert.equal(mapped.has('10.9.9.9'), true, 'a mapped /104 is the IPv4 /8');
+  assert.equal(mapped.has('11.0.0.1'), false);
+  assert.equal(typeof parseCidr('::ffff:10.0.0.0/64'), 'string', 'a mapped prefix below 96 is refused');
 });
 
 test('malformed CIDRs are refused with a message', () => {

@@ -62,22 +62,33 @@ export function ipv6ToBigInt(address: string): bigint {
 /** Parses "10.0.0.0/8", "2001:db8::/32" or a bare address (a /32 or /128). Returns an error message on failure. */
 export function parseCidr(text: string): Cidr | string {
   const slash = text.indexOf('/');
-  const addressText = normaliseAddress(slash < 0 ? text : text.slice(0, slash));
+  const rawAddress = slash < 0 ? text : text.slice(0, slash);
+  const addressText = normaliseAddress(rawAddress);
   const family = isIP(addressText);
   if (family === 0) return `"${text}" is not an IP address or CIDR`;
+  // An IPv4-mapped CIDR ("::ffff:10.0.0.0/104") is the IPv4 CIDR 96 bits shorter ("10.0.0.0/8").
+  const mapped = addressText !== rawAddress;
   const max = family === 4 ? 32 : 128;
   let prefix = max;
   if (slash >= 0) {
     const p = text.slice(slash + 1);
-    if (!/^\d{1,3}$/.test(p) || Number(p) > max) return `"${text}" has prefix length "${p}"; expected 0 to ${max}`;
-    prefix = Number(p);
+    const written = Number(p);
+    const bits = mapped ? written - 96 : written;
+    if (!/^\d{1,3}$/.test(p) || bits < 0 || bits > max) {
+      const range = mapped ? '96 to 128 for an IPv4-mapped address' : `0 to ${max}`;
+      return `"${text}" has prefix length "${p}"; expected ${range}`;
+    }
+    prefix = bits;
   }
   if (family === 4) {
     const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
     return { family: 4, network: (ipv4ToNumber(addressText) & mask) >>> 0, prefix, text };
   }
-  const mask = prefix === 0 ? 0n : ((1n << 128n) - 1n) ^ ((1n << BigInt(128 - prefix)) - 1n);
-  return { family: 6, network: ipv6ToBigInt(addressText) & mask, prefix, text };
+  return { family: 6, network: ipv6ToBigInt(addressText) & v6Mask(prefix), prefix, text };
+}
+
+function v6Mask(prefix: number): bigint {
+  return prefix === 0 ? 0n : ((1n << 128n) - 1n) ^ ((1n << BigInt(128 - prefix)) - 1n);
 }
 
 /**
@@ -89,6 +100,8 @@ export class IpSet {
   private readonly v6 = new Map<number, Set<bigint>>();
   private v4Prefixes: number[] = [];
   private v6Prefixes: number[] = [];
+  /** Masks for v6Prefixes, computed when the list changes rather than per lookup. */
+  private v6Masks: bigint[] = [];
   size = 0;
 
   constructor(cidrs: Iterable<Cidr> = []) {
@@ -96,16 +109,22 @@ export class IpSet {
   }
 
   add(cidr: Cidr): void {
+    // The prefix lists are re-sorted only when a new prefix length appears (at most 33 + 129 times).
     if (cidr.family === 4) {
       let set = this.v4.get(cidr.prefix);
-      if (!set) this.v4.set(cidr.prefix, (set = new Set()));
+      if (!set) {
+        this.v4.set(cidr.prefix, (set = new Set()));
+        this.v4Prefixes = [...this.v4.keys()].sort((a, b) => b - a);
+      }
       set.add(cidr.network as number);
-      this.v4Prefixes = [...this.v4.keys()].sort((a, b) => b - a);
     } else {
       let set = this.v6.get(cidr.prefix);
-      if (!set) this.v6.set(cidr.prefix, (set = new Set()));
+      if (!set) {
+        this.v6.set(cidr.prefix, (set = new Set()));
+        this.v6Prefixes = [...this.v6.keys()].sort((a, b) => b - a);
+        this.v6Masks = this.v6Prefixes.map(v6Mask);
+      }
       set.add(cidr.network as bigint);
-      this.v6Prefixes = [...this.v6.keys()].sort((a, b) => b - a);
     }
     this.size++;
   }
@@ -115,9 +134,8 @@ export class IpSet {
     if (a.includes(':')) {
       if (this.v6Prefixes.length === 0) return false;
       const n = ipv6ToBigInt(a);
-      for (const p of this.v6Prefixes) {
-        const mask = p === 0 ? 0n : ((1n << 128n) - 1n) ^ ((1n << BigInt(128 - p)) - 1n);
-        if (this.v6.get(p)!.has(n & mask)) return true;
+      for (let i = 0; i < this.v6Prefixes.length; i++) {
+        if (this.v6.get(this.v6Prefixes[i]!)!.has(n & this.v6Masks[i]!)) return true;
       }
       return false;
     }
