@@ -9,8 +9,13 @@ import { join } from 'node:path';
 import net from 'node:net';
 
 const suite = process.argv[2] ?? 'gateway';
+if (suite === 'lists') {
+  const { runListsBench } = await import('./lists.mjs');
+  runListsBench();
+  process.exit(0);
+}
 if (suite !== 'gateway') {
-  console.error(`bench: unknown suite "${suite}"; available: gateway`);
+  console.error(`bench: unknown suite "${suite}"; available: gateway, lists`);
   process.exit(2);
 }
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);

@@ -80,6 +80,18 @@ export function checkConfig(config: Config, parsed: ParsedYaml, file: string, ba
         report(['routes', i, 'match', 'path', 'regex'], `not a valid RE2 regex: ${(e as Error).message}`);
       }
     }
+    const lists = r.stages?.lists;
+    for (const list of ['allow', 'deny'] as const) {
+      (Array.isArray(lists?.[list]) ? lists[list] : []).forEach((c, k) => {
+        const parsedCidr = typeof c === 'string' ? parseCidr(c) : null;
+        if (typeof parsedCidr === 'string') report(['routes', i, 'stages', 'lists', list, k], parsedCidr);
+      });
+      const files = lists?.[`${list}_files`];
+      (Array.isArray(files) ? files : []).forEach((f, k) => {
+        if (typeof f === 'string' && !existsSync(resolve(baseDir, f)))
+          report(['routes', i, 'stages', 'lists', `${list}_files`, k], `file "${f}" does not exist`);
+      });
+    }
     r.stages?.access?.rules?.forEach((rule, j) =>
       (Array.isArray(rule.cidrs) ? rule.cidrs : []).forEach((c, k) => {
         const parsedCidr = typeof c === 'string' ? parseCidr(c) : null;

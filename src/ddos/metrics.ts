@@ -7,4 +7,15 @@ export const ddosMetrics = {
     help: 'Rate-limit decisions by route, rule and decision (allowed, limited, shadow_limited).',
     labelNames: ['route', 'rule', 'decision'] as const,
   }),
+  listDecisions: new client.Counter({
+    name: 'bulwark_ddos_list_decisions_total',
+    help: 'Requests whose client address was on a list, by route and list (allow or deny).',
+    labelNames: ['route', 'list'] as const,
+  }),
+  listEntries: new client.Gauge({
+    name: 'bulwark_ddos_list_entries',
+    help: 'Entries loaded in a list, by route and list.',
+    labelNames: ['route', 'list'] as const,
+    aggregator: 'max',
+  }),
 };

@@ -35,5 +35,20 @@ export const RateLimitSchema = Type.Object(
   { additionalProperties: false, description: 'Rate limits per key, GCRA with a burst.' },
 );
 
+export const ListsSchema = Type.Object(
+  {
+    allow: Type.Optional(Type.Array(Type.String(), { description: 'Addresses or CIDRs that pass (checked first).' })),
+    deny: Type.Optional(Type.Array(Type.String(), { description: 'Addresses or CIDRs refused with 403.' })),
+    allow_files: Type.Optional(
+      Type.Array(Type.String(), {
+        description: 'List files (one address or CIDR a line, # comments), re-read on change.',
+      }),
+    ),
+    deny_files: Type.Optional(Type.Array(Type.String(), { description: 'List files for the deny list.' })),
+  },
+  { additionalProperties: false, description: 'IP allow and deny lists, from config and files.' },
+);
+
+export type ListsConfig = Static<typeof ListsSchema>;
 export type RateLimitConfig = Static<typeof RateLimitSchema>;
 export type RateLimitRule = Static<typeof RateLimitRuleSchema>;

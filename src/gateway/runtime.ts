@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { LoadedConfig } from '../config/index.js';
 import { toBytes, toMs } from '../config/index.js';
 import { accessStage } from '../access/index.js';
-import { rateLimitStage } from '../ddos/index.js';
+import { listsStage, rateLimitStage } from '../ddos/index.js';
 import { Pipeline, STAGE_ORDER, type Stage, type StageFactory } from '../pipeline/index.js';
 import { IpSet, parseCidr, type Cidr } from '../lib/ip.js';
 import { createAccessLogger, log, metrics, type Logger } from '../observability/index.js';
@@ -32,6 +32,7 @@ export interface RouteRuntime {
 
 export interface Runtime {
   readonly generation: number;
+  readonly pipelines: readonly Pipeline[];
   readonly loaded: LoadedConfig;
   readonly router: Router<RouteRuntime>;
   readonly pools: Map<string, OriginPool>;
@@ -45,15 +46,15 @@ export interface Runtime {
 }
 
 /** Stage factories by name. The pipeline's order comes from STAGE_ORDER, not from this table. */
-const FACTORIES = { access: accessStage, ratelimit: rateLimitStage } as const;
+const FACTORIES = { lists: listsStage, access: accessStage, ratelimit: rateLimitStage } as const;
 
-function buildStages(route: RouteConfig): Stage[] {
+function buildStages(route: RouteConfig, baseDir: string): Stage[] {
   const stages: Stage[] = [];
   for (const name of STAGE_ORDER) {
     const config = route.stages?.[name];
     if (config === undefined) continue;
     const factory = FACTORIES[name] as StageFactory<typeof config>;
-    stages.push(factory.create(config, { routeName: route.name }));
+    stages.push(factory.create(config, { routeName: route.name, baseDir }));
   }
   return stages;
 }
@@ -96,7 +97,7 @@ export function buildRuntime(loaded: LoadedConfig, previous?: Runtime): Runtime 
 
   const routes = config.routes.map((rc) => {
     const pool = pools.get(rc.pool)!;
-    const pipeline = new Pipeline(buildStages(rc), ({ stage, error, requestId }) =>
+    const pipeline = new Pipeline(buildStages(rc, loaded.baseDir), ({ stage, error, requestId }) =>
       log().error({ err: error, stage, route: rc.name, id: requestId }, 'stage failed'),
     );
     const route: RouteRuntime = {
@@ -121,6 +122,7 @@ export function buildRuntime(loaded: LoadedConfig, previous?: Runtime): Runtime 
   const fields = config.log?.access?.fields;
   return {
     generation: ++generations,
+    pipelines: routes.map((r) => r.route.pipeline),
     loaded,
     router: new Router(routes),
     pools,
@@ -142,6 +144,7 @@ export function retireRuntime(old: Runtime, next: Runtime | undefined, deadlineM
   return new Promise((resolve) => {
     const check = () => {
       if (old.inflight === 0 || Date.now() - started > deadlineMs) {
+        for (const p of old.pipelines) p.close();
         void Promise.allSettled(doomed.map((p) => p.close())).then(() => resolve());
       } else setTimeout(check, 50).unref();
     };

@@ -2,7 +2,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Duration, Size } from '../lib/units.js';
 import { AccessSchema } from '../access/schema.js';
-import { RateLimitSchema } from '../ddos/schema.js';
+import { ListsSchema, RateLimitSchema } from '../ddos/schema.js';
 
 const Address = Type.String({
   pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s\\[\\]]+):(\\d{1,5})$',
@@ -95,7 +95,11 @@ export const RouteSchema = Type.Object(
     pool: Type.String({ description: 'Name of the origin pool that serves this route.' }),
     stages: Type.Optional(
       Type.Object(
-        { access: Type.Optional(AccessSchema), ratelimit: Type.Optional(RateLimitSchema) },
+        {
+          lists: Type.Optional(ListsSchema),
+          access: Type.Optional(AccessSchema),
+          ratelimit: Type.Optional(RateLimitSchema),
+        },
         {
           additionalProperties: false,
           description:

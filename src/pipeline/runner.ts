@@ -78,6 +78,17 @@ export class Pipeline {
     }
   }
 
+  /** Called when the runtime that owns this pipeline is retired. */
+  close(): void {
+    for (const s of this.stages) {
+      try {
+        s.close?.();
+      } catch (error) {
+        this.onFailure({ stage: s.name, error });
+      }
+    }
+  }
+
   private runHead(hooks: Array<[string, HeadHook]>, x: Exchange, from: number): Step {
     for (let i = from; i < hooks.length; i++) {
       const [name, hook] = hooks[i]!;

@@ -85,11 +85,15 @@ export interface Stage {
   onResponseBody?(x: Exchange, chunk: Uint8Array, last: boolean): Step;
   /** Always runs, after the response is done or the client has gone. Must not throw or block. */
   onLog?(x: Exchange, outcome: Outcome): void;
+  /** Releases timers and file watchers when the configuration it belongs to is retired. */
+  close?(): void;
 }
 
 /** What a stage may use from the process it runs in. Kept small on purpose. */
 export interface StageDeps {
   readonly routeName: string;
+  /** Directory of the config file: relative paths in a stage's config resolve against it. */
+  readonly baseDir: string;
 }
 
 /** Config in, ready stage out. All compiling (CIDR tables, regexes, automata) happens in `create`. */
