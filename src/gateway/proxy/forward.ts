@@ -38,6 +38,8 @@ export interface ResponseSink {
   fail(kind: FailureKind, error: Error, started: boolean): void;
   /** Registers what to call if the client goes away mid-exchange. */
   onClientGone(abort: () => void): void;
+  /** True once the client closed or reset its side before the response was finished. */
+  isClientGone(): boolean;
 }
 
 /** `client`: the client's side failed (body over the limit, a stage refused the body); never the origin's fault. */
@@ -139,7 +141,7 @@ function attempt(pool: OriginPool, req: ForwardRequest, sink: ResponseSink, resu
     onResponseError(_controller, error) {
       if (settled) return;
       settle();
-      const kind = req.clientFailed() ? 'client' : classify(error);
+      const kind = req.clientFailed() || sink.isClientGone() ? 'client' : classify(error);
       if (kind === 'aborted') return;
       if (kind === 'client') {
         sink.fail(kind, error, started);

@@ -46,8 +46,14 @@ export function createSink(c: SinkContext): ResponseSink {
   /** Work waiting behind a pending verdict, in arrival order. */
   let chain: Promise<void> | undefined;
   let drainWaiter: (() => void) | undefined;
+  // Tracked here rather than read from res: HTTP/2's compatibility response has no `destroyed` or
+  // `writableFinished` to tell a finished response from a reset one.
+  let ended = false;
+  let clientGone = false;
   res.once('close', () => {
-    if (!res.writableFinished) abortOrigin?.();
+    if (ended) return;
+    clientGone = true;
+    abortOrigin?.();
   });
 
   const cutStream = (reason: string, why: string) => {
@@ -85,6 +91,7 @@ export function createSink(c: SinkContext): ResponseSink {
   };
 
   const refuseHeaders = (v: Ended) => {
+    ended = true;
     c.setReason(v.reason);
     metrics.stageOutcomes.labels(v.reason.split(':')[0] || v.reason, v.reason).inc();
     sendProblem(res, v.status, v.reason, v.detail, x.id);
@@ -130,7 +137,10 @@ export function createSink(c: SinkContext): ResponseSink {
         (v) => {
           if (cut) return;
           if (v.kind === 'end') cutStream(v.reason, 'a stage ended the response after its headers were sent');
-          else res.end();
+          else {
+            ended = true;
+            res.end();
+          }
         },
       );
     },
@@ -138,11 +148,14 @@ export function createSink(c: SinkContext): ResponseSink {
       const [status, code, detail] = FAILURE_STATUS[kind];
       if (kind !== 'client') metrics.upstreamErrors.labels(route.pool.name, kind).inc();
       if (started || res.headersSent) {
-        // Headers are out: the only honest signal left is to cut the stream.
-        log().warn({ id: x.id, route: route.name, err: error.message }, 'origin failed mid-response');
+        // Headers are out: the only honest signal left is to cut the stream. A client that went away is not news.
+        if (kind !== 'client')
+          log().warn({ id: x.id, route: route.name, err: error.message }, 'origin failed mid-response');
         res.destroy();
         return;
       }
+      if (clientGone) return;
+      ended = true;
       if (cut) return;
       if (isBulwarkError(error)) {
         c.setReason(error.code);
@@ -157,6 +170,9 @@ export function createSink(c: SinkContext): ResponseSink {
     },
     onClientGone(abort) {
       abortOrigin = abort;
+    },
+    isClientGone() {
+      return clientGone;
     },
   };
 }
