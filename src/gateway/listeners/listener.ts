@@ -230,7 +230,9 @@ export class Listener {
 
   /** Stops accepting, lets requests in flight finish, closes idle keep-alive connections; force after deadline. */
   async drain(deadlineMs: number): Promise<void> {
-    await new Promise<void>((resolve) => this.front.close(() => resolve()).once('error', () => resolve()));
+    // Stop accepting now. close()'s callback waits for every connection to end, so it is not awaited: the
+    // deadline below decides how long open connections get.
+    this.front.close(() => {});
     for (const s of this.sessions) s.close();
     const until = Date.now() + deadlineMs;
     while (this.sockets.size > 0 && Date.now() < until) {
