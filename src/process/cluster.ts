@@ -14,13 +14,14 @@ import { readinessOf, startDemoIfConfigured } from './single.js';
 type ToWorker =
   | { type: 'config'; seq: number; text: string; file: string; baseDir: string }
   | { type: 'readiness'; seq: number }
+  | { type: 'metrics'; seq: number }
   | { type: 'drain'; deadlineMs: number };
 type FromWorker =
   | { type: 'listening-for-config' }
   | { type: 'config-result'; seq: number; ok: boolean; error?: string; generation?: number }
-  | { type: 'readiness-result'; seq: number; ready: boolean; detail: Record<string, unknown> };
+  | { type: 'readiness-result'; seq: number; ready: boolean; detail: Record<string, unknown> }
+  | { type: 'metrics-result'; seq: number; metrics: client.MetricObjectWithValues<client.MetricValue<string>>[] };
 
-const aggregator = new client.AggregatorRegistry();
 const primaryRegistry = new client.Registry();
 const workerRestarts = new client.Counter({
   name: 'bulwark_cluster_worker_restarts_total',
@@ -58,6 +59,8 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
   let stopping = false;
   const demo = await startDemoIfConfigured(loaded);
   const live = new Set<Worker>();
+  /** Workers that have started and answered their first configuration: the only ones asked for metrics. */
+  const ready = new Set<Worker>();
   let recentDeaths = 0;
 
   const configure = (w: Worker, l: LoadedConfig) =>
@@ -74,6 +77,7 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
     const bornAt = Date.now();
     w.once('exit', (code, signal) => {
       live.delete(w);
+      ready.delete(w);
       workersUp.set(live.size);
       if (stopping) return;
       workerRestarts.inc();
@@ -93,15 +97,20 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
       };
       w.on('message', onMessage);
     });
-    const result = await configure(w, current);
+    const startedWith = current;
+    const result = await configure(w, startedWith);
     if (!result.ok) throw new Error(`worker ${w.id} could not start: ${result.error}`);
+    ready.add(w);
+    // A reload that completed while this worker was starting did not reach it: bring it up to date.
+    if (startedWith !== current) await configure(w, current);
   };
 
   const reload = async (): Promise<Awaited<ReturnType<AdminBackend['reload']>>> => {
     const r = reloadFrom();
     if (!r.ok)
       return { ok: false, problems: r.problems, message: 'configuration refused; the running one keeps serving' };
-    const results = await Promise.allSettled([...live].map((w) => configure(w, r.loaded)));
+    // Workers still starting are left out: they take `current` once they have started (see fork).
+    const results = await Promise.allSettled([...ready].map((w) => configure(w, r.loaded)));
     const failed = results.flatMap((x) =>
       x.status === 'rejected' ? [String(x.reason)] : x.value.ok ? [] : [x.value.error ?? 'unknown error'],
     );
@@ -112,20 +121,31 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
   };
 
   const backend: AdminBackend = {
-    metrics: async () => ({
-      contentType: aggregator.contentType,
-      body: (await aggregator.clusterMetrics()) + '\n' + (await primaryRegistry.metrics()),
-    }),
+    // Only started workers are asked, each with its own timeout: a worker still starting (or stuck) must not
+    // fail the scrape, as prom-client's clusterMetrics() does when one worker does not answer.
+    metrics: async () => {
+      const answers = await Promise.allSettled(
+        [...ready].map((w) =>
+          ask<Extract<FromWorker, { type: 'metrics-result' }>>(w, { type: 'metrics', seq: ++seq }, 2000),
+        ),
+      );
+      const perWorker = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value.metrics] : []));
+      const summed = client.AggregatorRegistry.aggregate(perWorker);
+      return {
+        contentType: summed.contentType,
+        body: (await summed.metrics()) + '\n' + (await primaryRegistry.metrics()),
+      };
+    },
     readiness: async () => {
       const answers = await Promise.allSettled(
-        [...live].map((w) =>
+        [...ready].map((w) =>
           ask<Extract<FromWorker, { type: 'readiness-result' }>>(w, { type: 'readiness', seq: ++seq }, 2000),
         ),
       );
-      const ready = answers.some((a) => a.status === 'fulfilled' && a.value.ready);
+      const anyReady = answers.some((a) => a.status === 'fulfilled' && a.value.ready);
       const first = answers.find((a) => a.status === 'fulfilled');
       return {
-        ready,
+        ready: anyReady,
         detail: { workers: live.size, ...(first?.status === 'fulfilled' ? first.value.detail : {}) },
       };
     },
@@ -190,6 +210,9 @@ export function runWorker(): void {
         } catch (e) {
           process.send?.({ type: 'config-result', seq: msg.seq, ok: false, error: (e as Error).message });
         }
+      } else if (msg.type === 'metrics') {
+        const metrics = await client.register.getMetricsAsJSON();
+        process.send?.({ type: 'metrics-result', seq: msg.seq, metrics } satisfies FromWorker);
       } else if (msg.type === 'readiness') {
         const r = gateway ? readinessOf(gateway) : { ready: false, detail: {} };
         process.send?.({ type: 'readiness-result', seq: msg.seq, ...r } satisfies FromWorker);
