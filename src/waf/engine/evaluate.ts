@@ -1,0 +1,152 @@
+/**
+ * One phase of one transaction: walk the phase's program, evaluate each rule (and its chain), run its actions,
+ * follow skip and skipAfter, stop at the first disruptive action that takes effect.
+ */
+import { expand } from './macros.js';
+import type { OperatorContext } from './operators.js';
+import { isMarker, SEVERITY_NAMES, type Ctl, type Phase, type Rule } from './rule.js';
+import type { RuleSet } from './compile.js';
+import { resolveTarget, type VarValue, type VariableSource } from './variables.js';
+
+export interface MatchRecord {
+  readonly id: number;
+  readonly phase: Phase;
+  readonly msg: string;
+  readonly data: string;
+  readonly severity?: string;
+  readonly severityLevel?: number;
+  readonly tags: readonly string[];
+  /** MATCHED_VAR_NAME when the rule matched, e.g. `ARGS:id`. */
+  readonly variable: string;
+  readonly value: string;
+  readonly disruptive: string;
+}
+
+export interface Interruption {
+  readonly ruleId: number;
+  readonly action: 'deny' | 'drop' | 'redirect';
+  readonly status: number;
+  readonly location?: string;
+}
+
+/** What the evaluator needs from a transaction: data, state, and effects of actions. */
+export interface EvalContext extends OperatorContext, VariableSource {
+  readonly ruleSet: RuleSet;
+  isRemoved(rule: Rule): boolean;
+  transformed(rule: Rule, value: string): string;
+  transformedAll(rule: Rule, value: string): string[];
+  setCaptures(groups: readonly (string | undefined)[]): void;
+  recordMatch(v: VarValue, first: boolean): void;
+  matchedVarSnapshot(): VarValue | undefined;
+  runSetVars(rule: Rule): void;
+  runCtl(ctl: Ctl): void;
+  log(record: MatchRecord): void;
+  readonly blocking: boolean;
+  /** Set by `allow`: the phases left to skip. */
+  allow(scope: Rule['allowScope'], phase: Phase): void;
+  currentRule: Rule | undefined;
+}
+
+export type PhaseOutcome = { kind: 'done' } | { kind: 'interrupted'; interruption: Interruption } | { kind: 'allowed' };
+
+export function runPhase(ctx: EvalContext, phase: Phase): PhaseOutcome {
+  const program = ctx.ruleSet.programs[phase]!;
+  const jumps = ctx.ruleSet.jumps[phase]!;
+  for (let i = 0; i < program.length; i++) {
+    const entry = program[i]!;
+    if (isMarker(entry) || ctx.isRemoved(entry)) continue;
+    ctx.currentRule = entry;
+    if (!evaluateChain(ctx, entry)) continue;
+    for (let link: Rule | undefined = entry; link; link = link.chain) for (const c of link.ctls) ctx.runCtl(c);
+    if (entry.log) ctx.log(record(ctx, entry, phase));
+    switch (entry.disruptive) {
+      case 'deny':
+      case 'drop':
+      case 'redirect':
+        if (ctx.blocking) {
+          return {
+            kind: 'interrupted',
+            interruption: {
+              ruleId: entry.id,
+              action: entry.disruptive,
+              status: entry.disruptive === 'redirect' ? (entry.status ?? 302) : (entry.status ?? 403),
+              location: entry.redirect === undefined ? undefined : expand(entry.redirect, ctx),
+            },
+          };
+        }
+        break;
+      case 'allow':
+        if (ctx.blocking) {
+          ctx.allow(entry.allowScope, phase);
+          return { kind: 'allowed' };
+        }
+        break;
+      default:
+        break;
+    }
+    const jump = entry.skipAfter !== undefined ? jumps.get(entry) : undefined;
+    if (jump !== undefined) i = jump - 1;
+    else if (entry.skip > 0) i += skipRules(program, i, entry.skip);
+  }
+  ctx.currentRule = undefined;
+  return { kind: 'done' };
+}
+
+/** `skip:N` counts rules, not markers. */
+function skipRules(program: RuleSet['programs'][number], from: number, count: number): number {
+  let skipped = 0;
+  let i = from + 1;
+  for (; i < program.length && skipped < count; i++) if (!isMarker(program[i]!)) skipped++;
+  return i - from - 1;
+}
+
+function evaluateChain(ctx: EvalContext, head: Rule): boolean {
+  for (let link: Rule | undefined = head; link; link = link.chain) {
+    if (!evaluateRule(ctx, link)) return false;
+  }
+  return true;
+}
+
+export function evaluateRule(ctx: EvalContext, rule: Rule): boolean {
+  // A fresh list: a chained rule may target MATCHED_VARS, which recordMatch below rewrites.
+  const values: VarValue[] = [];
+  const runtime = ctx.runtimeExclusions(rule.id);
+  for (const t of rule.targets) resolveTarget(ctx, t, rule.exclusions, runtime, values);
+  if (values.length === 0) return false;
+  const op = rule.operator;
+  let matched = false;
+  for (const v of values) {
+    const candidates = rule.multiMatch ? ctx.transformedAll(rule, v.value) : [ctx.transformed(rule, v.value)];
+    for (const value of candidates) {
+      const m = op.run(ctx, value, rule.capture);
+      const hit = op.negated ? m === null : m !== null;
+      if (!hit) continue;
+      if (rule.capture && m && !op.negated) ctx.setCaptures(m);
+      ctx.recordMatch({ name: v.name, value }, !matched);
+      matched = true;
+      ctx.runSetVars(rule);
+      break;
+    }
+  }
+  return matched;
+}
+
+function record(ctx: EvalContext, rule: Rule, phase: Phase): MatchRecord {
+  const mv = ctx.matchedVarSnapshot();
+  let logdata: string | undefined;
+  for (let link: Rule | undefined = rule; link; link = link.chain) {
+    if (link.logdata !== undefined) logdata = expand(link.logdata, ctx);
+  }
+  return {
+    id: rule.id,
+    phase,
+    msg: rule.msg === undefined ? '' : expand(rule.msg, ctx),
+    data: logdata ?? '',
+    severity: rule.severity === undefined ? undefined : SEVERITY_NAMES[rule.severity],
+    severityLevel: rule.severity,
+    tags: rule.tags,
+    variable: mv?.name ?? '',
+    value: mv?.value ?? '',
+    disruptive: rule.disruptive,
+  };
+}

@@ -1,0 +1,108 @@
+/** Compiled rules: everything a transaction needs, decided at load. */
+import type { Transform } from '../transforms/index.js';
+import type { Source } from '../seclang/types.js';
+import type { CompiledOperator } from './operators.js';
+import type { Template } from './macros.js';
+
+export type Phase = 1 | 2 | 3 | 4 | 5;
+export type Disruptive = 'pass' | 'block' | 'deny' | 'drop' | 'allow' | 'redirect';
+export type EngineMode = 'on' | 'off' | 'detection_only';
+export type BodyProcessor = 'URLENCODED' | 'MULTIPART' | 'JSON' | 'XML';
+
+/** A key selector matches case-insensitively, as ModSecurity's collections do. */
+export interface KeyMatcher {
+  /** Lower-cased key. */
+  readonly key?: string;
+  readonly regex?: { test(key: string): boolean };
+}
+
+export interface Target extends KeyMatcher {
+  /** Upper-cased variable name. */
+  readonly variable: string;
+  readonly count: boolean;
+}
+
+export interface Exclusion extends KeyMatcher {
+  readonly variable: string;
+}
+
+export interface SetVar {
+  readonly collection: string;
+  readonly key: Template;
+  readonly op: 'set' | 'add' | 'sub' | 'delete';
+  readonly value: Template;
+}
+
+export type Ctl =
+  | { readonly kind: 'remove-by-id'; readonly ranges: readonly (readonly [number, number])[] }
+  | { readonly kind: 'remove-by-tag'; readonly tag: string }
+  | { readonly kind: 'remove-by-msg'; readonly msg: string }
+  | {
+      readonly kind: 'remove-target-by-id';
+      readonly ranges: readonly (readonly [number, number])[];
+      readonly exclusion: Exclusion;
+    }
+  | { readonly kind: 'remove-target-by-tag'; readonly tag: string; readonly exclusion: Exclusion }
+  | { readonly kind: 'remove-target-by-msg'; readonly msg: string; readonly exclusion: Exclusion }
+  | { readonly kind: 'rule-engine'; readonly mode: EngineMode }
+  | { readonly kind: 'body-processor'; readonly processor: BodyProcessor }
+  | { readonly kind: 'force-body-variable'; readonly on: boolean }
+  | { readonly kind: 'request-body-access'; readonly on: boolean }
+  | { readonly kind: 'response-body-access'; readonly on: boolean }
+  | { readonly kind: 'ignored'; readonly name: string };
+
+export interface Rule {
+  /** A chain link carries its head's id. */
+  readonly id: number;
+  readonly phase: Phase;
+  readonly source: Source;
+  readonly isChainLink: boolean;
+  targets: Target[];
+  exclusions: Exclusion[];
+  readonly operator: CompiledOperator;
+  transforms: readonly Transform[];
+  /** Names of the transformations, joined: the key of the per-transaction transformation cache. */
+  transformKey: string;
+  multiMatch: boolean;
+  capture: boolean;
+  setvars: readonly SetVar[];
+  ctls: readonly Ctl[];
+  msg?: Template;
+  logdata?: Template;
+  severity?: number;
+  tags: readonly string[];
+  ver?: string;
+  log: boolean;
+  auditlog: boolean;
+  disruptive: Disruptive;
+  /** `allow` alone ends all phases, `allow:phase` the current one, `allow:request` the request phases. */
+  allowScope: 'all' | 'phase' | 'request';
+  status?: number;
+  redirect?: Template;
+  skip: number;
+  skipAfter?: string;
+  chain?: Rule;
+}
+
+export interface Marker {
+  readonly marker: string;
+}
+
+export type ProgramEntry = Rule | Marker;
+
+export function isMarker(e: ProgramEntry): e is Marker {
+  return 'marker' in e;
+}
+
+export const SEVERITIES: Readonly<Record<string, number>> = {
+  EMERGENCY: 0,
+  ALERT: 1,
+  CRITICAL: 2,
+  ERROR: 3,
+  WARNING: 4,
+  NOTICE: 5,
+  INFO: 6,
+  DEBUG: 7,
+};
+
+export const SEVERITY_NAMES = ['EMERGENCY', 'ALERT', 'CRITICAL', 'ERROR', 'WARNING', 'NOTICE', 'INFO', 'DEBUG'];

@@ -1,0 +1,170 @@
+/** Which variables exist, and how a rule's targets turn into the (name, value) pairs its operator sees. */
+import type { Entry, ReadableCollection } from './collections.js';
+import type { Exclusion, KeyMatcher, Target } from './rule.js';
+
+export interface VarValue {
+  /** `ARGS:id`, `REQUEST_HEADERS:User-Agent`, `REQUEST_FILENAME`: what MATCHED_VAR_NAME shows. */
+  readonly name: string;
+  readonly value: string;
+}
+
+/** What the resolver asks of a transaction. */
+export interface VariableSource {
+  collection(name: string): ReadableCollection | undefined;
+  scalar(name: string): string | undefined;
+  /** Exclusions added at run time by ctl:ruleRemoveTarget* for this rule. */
+  runtimeExclusions(ruleId: number): readonly Exclusion[] | undefined;
+}
+
+export const COLLECTIONS = new Set([
+  'ARGS',
+  'ARGS_GET',
+  'ARGS_POST',
+  'ARGS_NAMES',
+  'ARGS_GET_NAMES',
+  'ARGS_POST_NAMES',
+  'REQUEST_HEADERS',
+  'REQUEST_HEADERS_NAMES',
+  'REQUEST_COOKIES',
+  'REQUEST_COOKIES_NAMES',
+  'RESPONSE_HEADERS',
+  'RESPONSE_HEADERS_NAMES',
+  'TX',
+  'IP',
+  'GLOBAL',
+  'SESSION',
+  'USER',
+  'RESOURCE',
+  'ENV',
+  'FILES',
+  'FILES_NAMES',
+  'FILES_SIZES',
+  'FILES_TMPNAMES',
+  'FILES_TMP_CONTENT',
+  'MULTIPART_PART_HEADERS',
+  'XML',
+  'MATCHED_VARS',
+  'MATCHED_VARS_NAMES',
+  'RULE',
+  'GEO',
+]);
+
+export const SCALARS = new Set([
+  'ARGS_COMBINED_SIZE',
+  'AUTH_TYPE',
+  'DURATION',
+  'FILES_COMBINED_SIZE',
+  'FULL_REQUEST',
+  'FULL_REQUEST_LENGTH',
+  'HIGHEST_SEVERITY',
+  'INBOUND_DATA_ERROR',
+  'MATCHED_VAR',
+  'MATCHED_VAR_NAME',
+  'MULTIPART_BOUNDARY_QUOTED',
+  'MULTIPART_BOUNDARY_WHITESPACE',
+  'MULTIPART_CRLF_LF_LINES',
+  'MULTIPART_DATA_AFTER',
+  'MULTIPART_DATA_BEFORE',
+  'MULTIPART_FILE_LIMIT_EXCEEDED',
+  'MULTIPART_FILENAME',
+  'MULTIPART_HEADER_FOLDING',
+  'MULTIPART_INVALID_HEADER_FOLDING',
+  'MULTIPART_INVALID_PART',
+  'MULTIPART_INVALID_QUOTING',
+  'MULTIPART_LF_LINE',
+  'MULTIPART_MISSING_SEMICOLON',
+  'MULTIPART_NAME',
+  'MULTIPART_STRICT_ERROR',
+  'MULTIPART_UNMATCHED_BOUNDARY',
+  'OUTBOUND_DATA_ERROR',
+  'PATH_INFO',
+  'QUERY_STRING',
+  'REMOTE_ADDR',
+  'REMOTE_HOST',
+  'REMOTE_PORT',
+  'REMOTE_USER',
+  'REQBODY_ERROR',
+  'REQBODY_ERROR_MSG',
+  'REQBODY_PROCESSOR',
+  'REQBODY_PROCESSOR_ERROR',
+  'REQBODY_PROCESSOR_ERROR_MSG',
+  'REQUEST_BASENAME',
+  'REQUEST_BODY',
+  'REQUEST_BODY_LENGTH',
+  'REQUEST_FILENAME',
+  'REQUEST_LINE',
+  'REQUEST_METHOD',
+  'REQUEST_PROTOCOL',
+  'REQUEST_URI',
+  'REQUEST_URI_RAW',
+  'RESPONSE_BODY',
+  'RESPONSE_CONTENT_LENGTH',
+  'RESPONSE_CONTENT_TYPE',
+  'RESPONSE_PROTOCOL',
+  'RESPONSE_STATUS',
+  'SERVER_ADDR',
+  'SERVER_NAME',
+  'SERVER_PORT',
+  'STATUS_LINE',
+  'TIME',
+  'TIME_DAY',
+  'TIME_EPOCH',
+  'TIME_HOUR',
+  'TIME_MIN',
+  'TIME_MON',
+  'TIME_SEC',
+  'TIME_WDAY',
+  'TIME_YEAR',
+  'UNIQUE_ID',
+  'URLENCODED_ERROR',
+  'USERID',
+  'WEBAPPID',
+]);
+
+export const KNOWN_VARIABLES = new Set([...COLLECTIONS, ...SCALARS]);
+
+function keyMatches(m: KeyMatcher, e: Entry): boolean {
+  if (m.key !== undefined) return m.key === e.lkey;
+  if (m.regex) return m.regex.test(e.key);
+  return true;
+}
+
+function excluded(variable: string, e: Entry, lists: readonly (readonly Exclusion[] | undefined)[]): boolean {
+  for (const list of lists) {
+    if (!list) continue;
+    for (const x of list) if (x.variable === variable && keyMatches(x, e)) return true;
+  }
+  return false;
+}
+
+/** Appends the values of one target to `out`. */
+export function resolveTarget(
+  src: VariableSource,
+  target: Target,
+  exclusions: readonly Exclusion[],
+  runtime: readonly Exclusion[] | undefined,
+  out: VarValue[],
+): void {
+  const v = target.variable;
+  if (COLLECTIONS.has(v)) {
+    const col = src.collection(v);
+    const entries = col ? col.entries() : [];
+    let count = 0;
+    const lists = [exclusions, runtime];
+    for (const e of entries) {
+      if (!keyMatches(target, e)) continue;
+      if ((exclusions.length || runtime) && excluded(v, e, lists)) continue;
+      if (target.count) count++;
+      else out.push({ name: `${v}:${e.key}`, value: e.value });
+    }
+    if (target.count) out.push({ name: v, value: String(count) });
+    return;
+  }
+  if (v === 'UNCONDITIONAL') {
+    out.push({ name: '', value: '' });
+    return;
+  }
+  const value = src.scalar(v);
+  if (target.count) out.push({ name: v, value: value === undefined ? '0' : '1' });
+  else if (value !== undefined) out.push({ name: v, value });
+}

@@ -1,0 +1,269 @@
+/**
+ * Decoding transformations, with ModSecurity's semantics: invalid escapes are left as they are, and a code point
+ * above 0xFF keeps its low byte (full-width ASCII, U+FF01..U+FF5E, becomes the ASCII character instead).
+ */
+
+function hexVal(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+function isHex(s: string, i: number): boolean {
+  return i < s.length && hexVal(s.charCodeAt(i)) >= 0;
+}
+
+function hexAt(s: string, i: number, n: number): number {
+  let v = 0;
+  for (let k = 0; k < n; k++) v = v * 16 + hexVal(s.charCodeAt(i + k));
+  return v;
+}
+
+/** A code point wider than a byte, folded the way ModSecurity folds `%uHHHH`. */
+export function narrow(cp: number): number {
+  if (cp >= 0xff01 && cp <= 0xff5e) return cp - 0xfee0;
+  return cp & 0xff;
+}
+
+function decodeUrl(s: string, unicode: boolean): string {
+  if (!s.includes('%') && !s.includes('+')) return s;
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === '+') {
+      out += ' ';
+    } else if (c === '%') {
+      if (unicode && (s[i + 1] === 'u' || s[i + 1] === 'U') && isHex4(s, i + 2)) {
+        out += String.fromCharCode(narrow(hexAt(s, i + 2, 4)));
+        i += 5;
+      } else if (isHex(s, i + 1) && isHex(s, i + 2)) {
+        out += String.fromCharCode(hexAt(s, i + 1, 2));
+        i += 2;
+      } else out += c;
+    } else out += c;
+  }
+  return out;
+}
+
+function isHex4(s: string, i: number): boolean {
+  return isHex(s, i) && isHex(s, i + 1) && isHex(s, i + 2) && isHex(s, i + 3);
+}
+
+export const urlDecode = (s: string): string => decodeUrl(s, false);
+export const urlDecodeUni = (s: string): string => decodeUrl(s, true);
+
+export function hexDecode(s: string): string {
+  let out = '';
+  for (let i = 0; i + 1 < s.length; i += 2) {
+    if (!isHex(s, i) || !isHex(s, i + 1)) return out;
+    out += String.fromCharCode(hexAt(s, i, 2));
+  }
+  return out;
+}
+
+/** `0x414243` inside SQL becomes `ABC`. */
+export function sqlHexDecode(s: string): string {
+  if (!/0x/i.test(s)) return s;
+  return s.replace(/0x((?:[0-9a-fA-F]{2})+)/gi, (_, hex: string) => hexDecode(hex));
+}
+
+/** JavaScript escapes: \xHH, \uHHHH, octal \OOO, the single-letter escapes, and `\c` meaning `c`. */
+export function jsDecode(s: string): string {
+  if (!s.includes('\\')) return s;
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c !== '\\' || i + 1 >= s.length) {
+      out += c;
+      continue;
+    }
+    const n = s[i + 1]!;
+    if ((n === 'u' || n === 'U') && isHex4(s, i + 2)) {
+      out += String.fromCharCode(narrow(hexAt(s, i + 2, 4)));
+      i += 5;
+    } else if ((n === 'x' || n === 'X') && isHex(s, i + 2) && isHex(s, i + 3)) {
+      out += String.fromCharCode(hexAt(s, i + 2, 2));
+      i += 3;
+    } else if (n >= '0' && n <= '7') {
+      let j = i + 1;
+      let v = 0;
+      while (j < s.length && j < i + 4 && s[j]! >= '0' && s[j]! <= '7' && v * 8 + (s.charCodeAt(j) - 48) <= 0xff) {
+        v = v * 8 + (s.charCodeAt(j) - 48);
+        j++;
+      }
+      out += String.fromCharCode(v);
+      i = j - 1;
+    } else {
+      out += SIMPLE_ESCAPES[n] ?? n;
+      i++;
+    }
+  }
+  return out;
+}
+
+const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+};
+
+/** ANSI C escapes (\a \b \f \n \r \t \v \\ \? \' \" \xHH \OOO); unknown escapes keep their backslash. */
+export function escapeSeqDecode(s: string): string {
+  if (!s.includes('\\')) return s;
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c !== '\\' || i + 1 >= s.length) {
+      out += c;
+      continue;
+    }
+    const n = s[i + 1]!;
+    const simple = SIMPLE_ESCAPES[n] ?? (n === '\\' || n === '?' || n === "'" || n === '"' ? n : undefined);
+    if (simple !== undefined) {
+      out += simple;
+      i++;
+    } else if ((n === 'x' || n === 'X') && isHex(s, i + 2) && isHex(s, i + 3)) {
+      out += String.fromCharCode(hexAt(s, i + 2, 2));
+      i += 3;
+    } else if (n >= '0' && n <= '7') {
+      let j = i + 1;
+      let v = 0;
+      while (j < s.length && j < i + 4 && s[j]! >= '0' && s[j]! <= '7') v = v * 8 + (s.charCodeAt(j++) - 48);
+      out += String.fromCharCode(v & 0xff);
+      i = j - 1;
+    } else out += c;
+  }
+  return out;
+}
+
+/** CSS 2.1 escapes: `\` + 1-6 hex digits (one following whitespace eaten), `\` + newline removed, else the char. */
+export function cssDecode(s: string): string {
+  if (!s.includes('\\')) return s;
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c !== '\\') {
+      out += c;
+      continue;
+    }
+    if (i + 1 >= s.length) break; // a trailing backslash is dropped
+    let j = i + 1;
+    while (j < s.length && j < i + 7 && isHex(s, j)) j++;
+    if (j > i + 1) {
+      const hex = s.slice(i + 1, j);
+      // ModSecurity keeps the low byte, and maps full-width ASCII when the escape names U+FF01..U+FF5E.
+      out += String.fromCharCode(narrow(parseInt(hex, 16)));
+      if (s[j] === ' ' || s[j] === '\t' || s[j] === '\n' || s[j] === '\r' || s[j] === '\f') j++;
+      i = j - 1;
+    } else if (s[i + 1] === '\n') {
+      i++;
+    } else {
+      out += s[i + 1];
+      i++;
+    }
+  }
+  return out;
+}
+
+const ENTITIES: Readonly<Record<string, number>> = { quot: 34, amp: 38, lt: 60, gt: 62, nbsp: 160 };
+
+/** `&#DDD;`, `&#xHH;` (the semicolon optional) and the entities ModSecurity knows; others stay as they are. */
+export function htmlEntityDecode(s: string): string {
+  if (!s.includes('&')) return s;
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c !== '&') {
+      out += c;
+      continue;
+    }
+    if (s[i + 1] === '#') {
+      const hex = s[i + 2] === 'x' || s[i + 2] === 'X';
+      let j = i + (hex ? 3 : 2);
+      const start = j;
+      while (j < s.length && (hex ? isHex(s, j) : s[j]! >= '0' && s[j]! <= '9')) j++;
+      if (j > start) {
+        const cp = parseInt(s.slice(start, j), hex ? 16 : 10);
+        out += String.fromCharCode(narrow(Math.min(cp, 0x10ffff)));
+        i = s[j] === ';' ? j : j - 1;
+        continue;
+      }
+      out += c;
+      continue;
+    }
+    let j = i + 1;
+    while (j < s.length && j < i + 8 && /[A-Za-z]/.test(s[j]!)) j++;
+    const name = s.slice(i + 1, j).toLowerCase();
+    const code = ENTITIES[name];
+    if (code !== undefined && j > i + 1) {
+      out += String.fromCharCode(code);
+      i = s[j] === ';' ? j : j - 1;
+    } else out += c;
+  }
+  return out;
+}
+
+/** Valid multi-byte UTF-8 sequences become `%uHHHH` (lower-case hex); everything else stays. */
+export function utf8toUnicode(s: string): string {
+  let i = 0;
+  const n = s.length;
+  while (i < n && s.charCodeAt(i) < 0x80) i++;
+  if (i === n) return s;
+  let out = s.slice(0, i);
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    let need = 0;
+    let cp = 0;
+    if (c >= 0xc2 && c <= 0xdf) [need, cp] = [1, c & 0x1f];
+    else if (c >= 0xe0 && c <= 0xef) [need, cp] = [2, c & 0x0f];
+    else if (c >= 0xf0 && c <= 0xf4) [need, cp] = [3, c & 0x07];
+    let ok = need > 0 && i + need <= n - 1;
+    for (let k = 1; ok && k <= need; k++) {
+      const cc = s.charCodeAt(i + k);
+      if ((cc & 0xc0) !== 0x80) ok = false;
+      else cp = (cp << 6) | (cc & 0x3f);
+    }
+    if (ok) {
+      out += '%u' + (cp > 0xffff ? cp.toString(16) : cp.toString(16).padStart(4, '0'));
+      i += need + 1;
+    } else {
+      out += s[i];
+      i++;
+    }
+  }
+  return out;
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_VALUE = new Int16Array(256).fill(-1);
+for (let i = 0; i < 64; i++) B64_VALUE[B64.charCodeAt(i)] = i;
+
+function base64(s: string, skipInvalid: boolean): string {
+  let out = '';
+  let acc = 0;
+  let bits = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 61) break; // '=' padding ends the data
+    const v = c < 256 ? B64_VALUE[c]! : -1;
+    if (v < 0) {
+      if (skipInvalid) continue;
+      break;
+    }
+    acc = (acc << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += String.fromCharCode((acc >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+export const base64Decode = (s: string): string => base64(s, false);
+export const base64DecodeExt = (s: string): string => base64(s, true);
