@@ -8,7 +8,7 @@ function exchange(address: string, method: string, path: string): Exchange {
     id: 'id',
     route: 'r',
     client: { address, peer: address, tls: false, protocol: 'http/1.1' },
-    request: { method, target: path, path, host: 'h', headers: {} },
+    request: { method, target: path, path, host: 'h', headers: {}, rawHeaders: [], httpVersion: '1.1' },
     notes: new Map(),
     annotations: {},
     signal: new AbortController().signal,

@@ -7,11 +7,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { splitAddress, type ConfigProblem } from '../config/index.js';
 import { BulwarkError, type ErrorCode } from '../errors.js';
-import { log } from '../observability/index.js';
+import { log, parseEventQuery, type EventQuery, type SecurityEvent } from '../observability/index.js';
 
 export interface AdminBackend {
   metrics(): Promise<{ contentType: string; body: string }>;
   readiness(): Promise<{ ready: boolean; detail: Record<string, unknown> }>;
+  /** Recent security events (all workers' in a cluster), filtered; see docs/events.md. */
+  events(query: EventQuery): Promise<{ events: SecurityEvent[]; last: number }>;
   reload(): Promise<{ ok: true; generation?: number } | { ok: false; problems: ConfigProblem[]; message: string }>;
 }
 
@@ -59,7 +61,7 @@ export class AdminServer {
   }
 
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
+    const [path, search = ''] = (req.url ?? '/').split('?', 2) as [string, string?];
     const method = req.method ?? 'GET';
     req.resume();
     if (method === 'GET' && path === '/metrics') {
@@ -67,6 +69,9 @@ export class AdminServer {
       res.writeHead(200, { 'content-type': m.contentType, 'cache-control': 'no-store' });
       res.end(m.body);
       return;
+    }
+    if (method === 'GET' && path === '/v1/events') {
+      return sendJson(res, 200, await this.backend.events(parseEventQuery(new URLSearchParams(search))));
     }
     if (method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (method === 'GET' && path === '/readyz') {

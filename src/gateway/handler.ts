@@ -116,7 +116,15 @@ export function createRequestHandler(ctx: HandlerContext) {
       tls,
       protocol: isH2 ? (tls ? 'h2' : 'h2c') : 'http/1.1',
     };
-    const x = new GatewayExchange(id, route.name, client, { method, target, path, host, headers });
+    const x = new GatewayExchange(id, route.name, client, {
+      method,
+      target,
+      path,
+      host,
+      headers,
+      rawHeaders: req.rawHeaders,
+      httpVersion: req.httpVersion,
+    });
     rt.inflight++;
 
     const result: ForwardResult = { attempts: 0 };

@@ -8,9 +8,11 @@ import type { LoadedConfig } from '../config/index.js';
 import { toBytes, toMs } from '../config/index.js';
 import { accessStage } from '../access/index.js';
 import { listsStage, rateLimitStage } from '../ddos/index.js';
+import { createWafStage, loadWaf, type Waf } from '../waf/index.js';
+import { BulwarkError } from '../errors.js';
 import { Pipeline, STAGE_ORDER, type Stage, type StageFactory } from '../pipeline/index.js';
 import { IpSet, parseCidr, type Cidr } from '../lib/ip.js';
-import { createAccessLogger, log, metrics, type Logger } from '../observability/index.js';
+import { createAccessLogger, log, metrics, setEventCapacity, type Logger } from '../observability/index.js';
 import { createPools, type OriginPool, type PoolEvents } from './origins/index.js';
 import { compileHeaderEdits, type HeaderEdits } from './proxy/headers.js';
 import { compileRoute, Router } from './routes/router.js';
@@ -48,15 +50,33 @@ export interface Runtime {
 /** Stage factories by name. The pipeline's order comes from STAGE_ORDER, not from this table. */
 const FACTORIES = { lists: listsStage, access: accessStage, ratelimit: rateLimitStage } as const;
 
-function buildStages(route: RouteConfig, baseDir: string): Stage[] {
+function buildStages(route: RouteConfig, baseDir: string, waf: Waf | undefined): Stage[] {
   const stages: Stage[] = [];
   for (const name of STAGE_ORDER) {
     const config = route.stages?.[name];
     if (config === undefined) continue;
+    if (name === 'waf') {
+      // The engine is shared by all routes (CRS loads once); the route brings its profile.
+      stages.push(createWafStage(waf!, route.stages?.waf, route.name));
+      continue;
+    }
     const factory = FACTORIES[name] as StageFactory<typeof config>;
     stages.push(factory.create(config, { routeName: route.name, baseDir }));
   }
   return stages;
+}
+
+/** Loads the WAF engine when a route uses it; a rule set that does not compile refuses the whole config. */
+function wafFor(loaded: LoadedConfig): Waf | undefined {
+  const { config } = loaded;
+  setEventCapacity(config.waf?.events?.keep ?? 1000);
+  if (!config.routes.some((r) => r.stages?.waf !== undefined)) return undefined;
+  const r = loadWaf(config.waf, loaded.baseDir);
+  if (!r.ok) {
+    throw new BulwarkError('BWK_ERR_WAF_RULES', `WAF rules refused:\n  ${r.problems.slice(0, 50).join('\n  ')}`);
+  }
+  for (const w of r.waf.ruleSet.warnings) log().warn({ warning: w }, 'waf rule set');
+  return r.waf;
 }
 
 let generations = 0;
@@ -95,9 +115,10 @@ export function buildRuntime(loaded: LoadedConfig, previous?: Runtime): Runtime 
     for (const o of pool.origins) metrics.originHealthy.labels(name, o.url, o.zone).set(1);
   }
 
+  const waf = wafFor(loaded);
   const routes = config.routes.map((rc) => {
     const pool = pools.get(rc.pool)!;
-    const pipeline = new Pipeline(buildStages(rc, loaded.baseDir), ({ stage, error, requestId }) =>
+    const pipeline = new Pipeline(buildStages(rc, loaded.baseDir, waf), ({ stage, error, requestId }) =>
       log().error({ err: error, stage, route: rc.name, id: requestId }, 'stage failed'),
     );
     const route: RouteRuntime = {

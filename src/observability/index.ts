@@ -1,2 +1,10 @@
 export { configureProcessLogger, createAccessLogger, log, type Logger } from './logger.js';
 export { collectProcessMetrics, metrics, register } from './metrics.js';
+export {
+  parseEventQuery,
+  queryEvents,
+  recordEvent,
+  setEventCapacity,
+  type EventQuery,
+  type SecurityEvent,
+} from './events.js';

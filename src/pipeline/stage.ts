@@ -43,6 +43,10 @@ export interface RequestHead {
   readonly path: string;
   readonly host: string;
   readonly headers: IncomingHttpHeaders;
+  /** Header names and values as received, alternating, duplicates kept (Node's rawHeaders). */
+  readonly rawHeaders: readonly string[];
+  /** `1.1`, `1.0`, `2.0`. */
+  readonly httpVersion: string;
 }
 
 export interface ResponseHead {

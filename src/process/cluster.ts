@@ -8,19 +8,27 @@ import client from 'prom-client';
 import { AdminServer, type AdminBackend } from '../admin/index.js';
 import { loadConfigText, toMs, type LoadedConfig, type LoadResult } from '../config/index.js';
 import { Gateway } from '../gateway/index.js';
-import { collectProcessMetrics, log } from '../observability/index.js';
+import {
+  collectProcessMetrics,
+  log,
+  queryEvents,
+  type EventQuery,
+  type SecurityEvent,
+} from '../observability/index.js';
 import { readinessOf, startDemoIfConfigured } from './single.js';
 
 type ToWorker =
   | { type: 'config'; seq: number; text: string; file: string; baseDir: string }
   | { type: 'readiness'; seq: number }
   | { type: 'metrics'; seq: number }
+  | { type: 'events'; seq: number; query: EventQuery }
   | { type: 'drain'; deadlineMs: number };
 type FromWorker =
   | { type: 'listening-for-config' }
   | { type: 'config-result'; seq: number; ok: boolean; error?: string; generation?: number }
   | { type: 'readiness-result'; seq: number; ready: boolean; detail: Record<string, unknown> }
-  | { type: 'metrics-result'; seq: number; metrics: client.MetricObjectWithValues<client.MetricValue<string>>[] };
+  | { type: 'metrics-result'; seq: number; metrics: client.MetricObjectWithValues<client.MetricValue<string>>[] }
+  | { type: 'events-result'; seq: number; events: SecurityEvent[]; last: number };
 
 const primaryRegistry = new client.Registry();
 const workerRestarts = new client.Counter({
@@ -136,6 +144,19 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
         body: (await summed.metrics()) + '\n' + (await primaryRegistry.metrics()),
       };
     },
+    // Each worker keeps its own ring; `after` is a per-worker sequence, so merged pages sort by time.
+    events: async (query) => {
+      const answers = await Promise.allSettled(
+        [...ready].map((w) =>
+          ask<Extract<FromWorker, { type: 'events-result' }>>(w, { type: 'events', seq: ++seq, query }, 2000),
+        ),
+      );
+      const events = answers
+        .flatMap((a) => (a.status === 'fulfilled' ? a.value.events : []))
+        .sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+      const last = Math.max(0, ...answers.map((a) => (a.status === 'fulfilled' ? a.value.last : 0)));
+      return { events: events.slice(0, query.limit ?? 100), last };
+    },
     readiness: async () => {
       const answers = await Promise.allSettled(
         [...ready].map((w) =>
@@ -213,6 +234,8 @@ export function runWorker(): void {
       } else if (msg.type === 'metrics') {
         const metrics = await client.register.getMetricsAsJSON();
         process.send?.({ type: 'metrics-result', seq: msg.seq, metrics } satisfies FromWorker);
+      } else if (msg.type === 'events') {
+        process.send?.({ type: 'events-result', seq: msg.seq, ...queryEvents(msg.query) } satisfies FromWorker);
       } else if (msg.type === 'readiness') {
         const r = gateway ? readinessOf(gateway) : { ready: false, detail: {} };
         process.send?.({ type: 'readiness-result', seq: msg.seq, ...r } satisfies FromWorker);

@@ -15,7 +15,7 @@ import {
 } from '../config/index.js';
 import { startDemoOrigin } from '../demo/index.js';
 import { Gateway } from '../gateway/index.js';
-import { collectProcessMetrics, log, metrics, register } from '../observability/index.js';
+import { collectProcessMetrics, log, metrics, queryEvents, register } from '../observability/index.js';
 
 export interface RunningNode {
   readonly gateway: Gateway;
@@ -53,6 +53,7 @@ export async function startSingle(loaded: LoadedConfig, reloadFrom?: () => LoadR
   const backend: AdminBackend = {
     metrics: async () => ({ contentType: register.contentType, body: await register.metrics() }),
     readiness: () => Promise.resolve(readinessOf(gateway)),
+    events: (q) => Promise.resolve(queryEvents(q)),
     reload: async () => {
       const next: LoadResult = reloadFrom ? reloadFrom() : { ok: true, loaded: gateway.runtime.loaded };
       if (!next.ok) {

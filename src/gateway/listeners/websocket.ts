@@ -51,6 +51,8 @@ export function createUpgradeHandler(runtime: () => Runtime) {
       path,
       host,
       headers: req.headers,
+      rawHeaders: req.rawHeaders,
+      httpVersion: req.httpVersion,
     });
     const connect = () => {
       const origin = route.pool.pick();

@@ -24,6 +24,8 @@ async function serveThrough(
         path: '/',
         host: 'h',
         headers: {},
+        rawHeaders: [],
+        httpVersion: '1.1',
       },
     );
     const route = { name: 'r', pipeline, pool: { name: 'p' } } as unknown as RouteRuntime;
