@@ -1,6 +1,6 @@
 /**
  * The embedded default: what `npm start` runs with no -c. Data plane on 127.0.0.1:8080 in front of the built-in
- * demo origin on 127.0.0.1:8081; admin API on 127.0.0.1:9901.
+ * demo origin on 127.0.0.1:8081, protected by the WAF with OWASP CRS; admin API on 127.0.0.1:9901.
  */
 export const DEFAULT_CONFIG_YAML = `# Bulwark embedded default configuration
 workers: auto
@@ -27,4 +27,6 @@ routes:
         rules:
           - action: deny
             paths: [/.git, /.env]
+      # OWASP CRS at paranoia level 1, blocking (found in $BULWARK_CRS_DIR, ../shared/crs or the cache).
+      waf: {}
 `;

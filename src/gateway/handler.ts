@@ -52,7 +52,8 @@ export function createRequestHandler(ctx: HandlerContext) {
     const headers = req.headers;
     const peerTrusted = rt.trusted.size > 0 && rt.trusted.has(peer);
     const id = requestIdFor(headers['x-request-id'], peerTrusted);
-    const isH2 = req.httpVersionMajor === 2;
+    // Ask the request object, not the version: an HTTP/1 request line may claim "HTTP/2.0" (seen in CRS's suite).
+    const isH2 = (req as Partial<Http2ServerRequest>).stream !== undefined;
     const draining = !isH2 && ctx.isDraining();
     const closeHeader = draining ? { connection: 'close' } : undefined;
 

@@ -116,3 +116,11 @@ test('after all that, a normal request is served', async () => {
   const response = await rawRequest(gw.port, 'GET /fine HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
   assert.equal(statusOf(response), 200);
 });
+
+test('an HTTP/1 request line claiming HTTP/2.0 is served as HTTP/1 and does not crash the process', async () => {
+  // Found by CRS's regression suite (920100/920430 shapes): the version field alone once chose the HTTP/2 path.
+  const response = await rawRequest(gw.port, 'POST /v2 HTTP/2.0\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi');
+  assert.ok(statusOf(response) > 0, JSON.stringify(response.slice(0, 120)));
+  const again = await rawRequest(gw.port, 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+  assert.equal(statusOf(again), 200);
+});
