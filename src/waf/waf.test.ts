@@ -56,6 +56,26 @@ test('an attack is refused with 403 and a problem body holding the request id; a
   assert.equal(good.status, 200);
 });
 
+test("libinjection's detectors block a plain SQL injection and XSS at paranoia level 1 (942100, 941100)", async () => {
+  const sqli = await request(`${gw.url}/?id=1%27%20OR%20%271%27=%271`, { headers: { host: 'example.com' } });
+  assert.equal(sqli.status, 403);
+  const xss = await request(`${gw.url}/?q=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E`, {
+    headers: { host: 'example.com' },
+  });
+  assert.equal(xss.status, 403);
+  await new Promise((res) => setTimeout(res, 50));
+  for (const [r, rule] of [
+    [sqli, 942100],
+    [xss, 941100],
+  ] as const) {
+    const page = (await (
+      await fetch(`${gw.adminUrl}/v1/events?request_id=${r.headers['x-request-id'] as string}`)
+    ).json()) as { events: { matches: { id: number; data: string }[] }[] };
+    const ids = page.events[0]!.matches.map((m) => m.id);
+    assert.ok(ids.includes(rule), `rule ${rule} in ${ids.join(',')}`);
+  }
+});
+
 test('JSON bodies are inspected out of the box', async () => {
   const r = await request(`${gw.url}/api`, {
     method: 'POST',

@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { IpSet, parseCidr } from '../../lib/ip.js';
+import { detectSqli } from '../detect/sqli/index.js';
+import { detectXss } from '../detect/xss/index.js';
 import { PhraseMatcher } from './aho-corasick.js';
 import { compileTemplate, expand, type MacroSource, type Template } from './macros.js';
 import { compileRegex, type CompiledRegex } from './regex.js';
@@ -104,14 +106,13 @@ export function compileOperator(name: string, negated: boolean, argument: string
       });
     }
     case 'detectsqli':
+      // TX.0 gets the fingerprint, as ModSecurity sets it.
+      return make((_ctx, value) => {
+        const print = detectSqli(value);
+        return print === null ? null : [print];
+      });
     case 'detectxss':
-      // The libinjection-compatible detectors are not written yet (issue #4). Loading says so out loud at start;
-      // the rule then never matches, and the @rx rules of the same family still run.
-      return {
-        ok: true,
-        operator: { name, negated, argument, run: () => null },
-        warning: `@${name === 'detectsqli' ? 'detectSQLi' : 'detectXSS'} is not implemented yet: this rule never matches`,
-      };
+      return make((_ctx, value) => (detectXss(value) ? [value] : null));
     case 'validatebyterange': {
       const allowed = parseByteRanges(argument);
       if (typeof allowed === 'string') return { ok: false, error: `@validateByteRange: ${allowed}` };
