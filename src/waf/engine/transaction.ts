@@ -99,7 +99,8 @@ export class Transaction implements EvalContext {
     this.setCollection('ARGS_GET', argsGet);
     this.rebuildArgs();
     this.bodyProcessor = processorFor(headers.first('content-type'));
-    if (this.bodyProcessor) s.set('REQBODY_PROCESSOR', this.bodyProcessor);
+    // Present even when empty, as in Coraza: CRS 901340 forces REQUEST_BODY for bodies no processor reads.
+    s.set('REQBODY_PROCESSOR', this.bodyProcessor ?? '');
     return this.run(1);
   }
 
