@@ -83,6 +83,7 @@ export class Gateway {
       const listener = new Listener(config, limits, {
         handle: this.handle,
         upgrade: this.upgrade,
+        refused: (r) => this.current?.inspectRefused?.(r),
         baseDir: loaded.baseDir,
       });
       const address = await listener.listen(config.address);

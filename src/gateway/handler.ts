@@ -43,6 +43,26 @@ function scanHeaders(raw: readonly string[]): { bytes: number; hosts: number } {
   return { bytes, hosts };
 }
 
+// host or [IPv6], optional port. Percent-escapes, controls, spaces and raw non-ASCII have no place in a Host.
+const VALID_HOST = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
+
+/** Why an HTTP/1 request Node's parser accepted is still malformed for a gateway, or undefined. */
+function malformed(req: ClientRequest, isH2: boolean, target: string): string | undefined {
+  if (isH2) return target.includes('#') ? 'The request target must not carry a fragment (#).' : undefined;
+  // Node reads `GET /` (no version) and `GET / HTTP/0.9` as HTTP/0.9; neither is served.
+  if (req.httpVersionMajor !== 1) return 'Only HTTP/1.0 and HTTP/1.1 are served on this connection.';
+  if (target.includes('#')) return 'The request target must not carry a fragment (#).';
+  const host = req.headers.host;
+  if (host !== undefined && !VALID_HOST.test(host)) return 'The Host header is not a valid host[:port].';
+  return undefined;
+}
+
+function headerPairs(raw: readonly string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]);
+  return out;
+}
+
 export function createRequestHandler(ctx: HandlerContext) {
   return function handle(req: ClientRequest, res: ClientResponse, expectsContinue = false): void {
     const rt = ctx.runtime();
@@ -76,6 +96,22 @@ export function createRequestHandler(ctx: HandlerContext) {
       return sendProblem(res, 400, 'BWK_ERR_BAD_REQUEST', 'HTTP/1.1 requests need exactly one Host header.', id, {
         connection: 'close',
       });
+    }
+
+    const refusal = malformed(req, isH2, target);
+    if (refusal) {
+      metrics.clientErrors.labels('400').inc();
+      rt.inspectRefused?.({
+        requestId: id,
+        method: req.method ?? '',
+        target,
+        protocol: `HTTP/${req.httpVersion}`,
+        headers: headerPairs(req.rawHeaders),
+        client: peer,
+        status: 400,
+        reason: refusal,
+      });
+      return sendProblem(res, 400, 'BWK_ERR_BAD_REQUEST', refusal, id, { connection: 'close' });
     }
 
     let hostHeader = ((isH2 ? headers[':authority'] : undefined) as string | undefined) ?? headers.host ?? '';

@@ -8,7 +8,7 @@ import type { LoadedConfig } from '../config/index.js';
 import { toBytes, toMs } from '../config/index.js';
 import { accessStage } from '../access/index.js';
 import { listsStage, rateLimitStage } from '../ddos/index.js';
-import { createWafStage, loadWaf, type Waf } from '../waf/index.js';
+import { createWafStage, inspectRefused, loadWaf, type RefusedRequest, type Waf } from '../waf/index.js';
 import { BulwarkError } from '../errors.js';
 import { Pipeline, STAGE_ORDER, type Stage, type StageFactory } from '../pipeline/index.js';
 import { IpSet, parseCidr, type Cidr } from '../lib/ip.js';
@@ -44,6 +44,8 @@ export interface Runtime {
   readonly headerBytes: number;
   readonly accessLog?: Logger;
   readonly accessFields?: ReadonlySet<string>;
+  /** Lets the WAF read a request the gateway refused before routing (for the security event). */
+  readonly inspectRefused?: (r: RefusedRequest) => void;
   inflight: number;
 }
 
@@ -153,6 +155,7 @@ export function buildRuntime(loaded: LoadedConfig, previous?: Runtime): Runtime 
     headerBytes: toBytes(config.limits?.header_bytes ?? '16KiB'),
     accessLog: previous?.accessLog ?? createAccessLogger(config.log),
     accessFields: fields ? new Set(fields) : undefined,
+    inspectRefused: waf ? (r) => inspectRefused(waf, r) : undefined,
     inflight: 0,
   };
 }

@@ -69,6 +69,13 @@ const SHAPES: Array<[string, string]> = [
   ['missing Host in HTTP/1.1', 'GET /s12 HTTP/1.1\r\nX-A: b\r\n\r\n'],
   ['two Host headers', 'GET /s14 HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n'],
   ['bare LF line endings with CR in value', 'GET /s13 HTTP/1.1\r\nHost: a\r\nX-A: b\rc\r\n\r\n'],
+  ['HTTP/0.9 request line', 'GET /s15 HTTP/0.9\r\nHost: a\r\n\r\n'],
+  ['request line without a version', 'GET /s16\r\nHost: a\r\n\r\n'],
+  ['fragment in the request target', 'GET /s17#frag HTTP/1.1\r\nHost: a\r\n\r\n'],
+  ['percent-escape in Host', 'GET /s18 HTTP/1.1\r\nHost: localhost%00\r\n\r\n'],
+  ['empty Host', 'GET /s19 HTTP/1.1\r\nHost: \r\n\r\n'],
+  ['unknown method', 'TEST /s20 HTTP/1.1\r\nHost: a\r\n\r\n'],
+  ['raw UTF-8 in the request target', 'GET /s21?q=\u00e2\u0091\u00a0 HTTP/1.1\r\nHost: a\r\n\r\n'],
 ];
 
 for (const [label, raw] of SHAPES) {
@@ -110,6 +117,16 @@ test('headers not complete in time: 408', async () => {
   const response = await rawRequest(gw.port, 'GET /slow HTTP/1.1\r\nHost: a\r\nX-Partial: ', 4000);
   assertProblem(response, 408, 'slow headers');
   assert.ok(Date.now() - started < 3000, 'answered within the sweep interval of the deadline');
+});
+
+test('CONNECT gets 405: the gateway does not tunnel', async () => {
+  assertProblem(await rawRequest(gw.port, 'CONNECT 1.2.3.4:80 HTTP/1.1\r\nHost: a\r\n\r\n'), 405, 'CONNECT');
+});
+
+test('a complete pipelined request is answered before the 400 for the garbage that follows it', async () => {
+  const response = await rawRequest(gw.port, 'GET /first HTTP/1.1\r\nHost: a\r\n\r\n{"not":"http"}\r\n\r\n');
+  assert.equal(statusOf(response), 200, JSON.stringify(response.slice(0, 120)));
+  assert.match(response.slice(response.indexOf('HTTP/1.1 200') + 12), /HTTP\/1\.1 400 /);
 });
 
 test('after all that, a normal request is served', async () => {

@@ -9,6 +9,7 @@ export { loadWaf, Waf, type WafLoad, type WafProfile } from './waf.js';
 export { WafSchema, WafRouteSchema, type WafConfig, type WafRouteConfig } from './schema.js';
 export { locateCrs, cacheDir, isCrsRelease, PINNED_CRS_VERSION } from './crs.js';
 export { wafMetrics } from './stage.js';
+export { inspectRefused, parseRawHead, type RefusedRequest } from './refused.js';
 
 /** The stage for one route; the engine is shared by every route of a configuration. */
 export function createWafStage(waf: Waf, route: WafRouteConfig | undefined, routeName: string): Stage {

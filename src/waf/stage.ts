@@ -148,7 +148,7 @@ function verdict(i: Interruption | undefined): Step {
   return end(i.status, 'waf:blocked', BLOCKED_DETAIL, i.location ? { location: i.location } : undefined);
 }
 
-function scores(tx: Transaction): Record<string, number> {
+export function scores(tx: Transaction): Record<string, number> {
   const get = (k: string) => Number(tx.txStore.get(k) ?? 0) || 0;
   return {
     inbound: get('blocking_inbound_anomaly_score'),
@@ -158,7 +158,7 @@ function scores(tx: Transaction): Record<string, number> {
 
 const MAX_VALUE = 200;
 
-function eventMatch(m: MatchRecord) {
+export function eventMatch(m: MatchRecord) {
   return {
     id: m.id,
     phase: m.phase,

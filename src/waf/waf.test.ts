@@ -1,6 +1,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request, startGateway, startOrigin, type TestGateway, type TestOrigin } from '../testing/harness.js';
+import {
+  rawRequest,
+  request,
+  startGateway,
+  startOrigin,
+  type TestGateway,
+  type TestOrigin,
+} from '../testing/harness.js';
 import { locateCrs } from './crs.js';
 import { loadWaf } from './waf.js';
 
@@ -74,6 +81,25 @@ test("libinjection's detectors block a plain SQL injection and XSS at paranoia l
     const ids = page.events[0]!.matches.map((m) => m.id);
     assert.ok(ids.includes(rule), `rule ${rule} in ${ids.join(',')}`);
   }
+});
+
+test('a request the parser refuses (unknown method) still gets a WAF event, action refused, with the 400', async () => {
+  const response = await rawRequest(
+    gw.port,
+    'TEST /test?id=1%27%20OR%20%271%27=%271 HTTP/1.1\r\nHost: example.com\r\n\r\n',
+  );
+  assert.match(response, /^HTTP\/1\.1 400 /);
+  const id = /"request_id":"([^"]+)"/.exec(response)?.[1];
+  assert.ok(id, response.slice(0, 200));
+  await new Promise((res) => setTimeout(res, 50));
+  const page = (await (await fetch(`${gw.adminUrl}/v1/events?request_id=${id}`)).json()) as {
+    events: { action: string; route: string; status: number; matches: { id: number }[] }[];
+  };
+  const event = page.events[0]!;
+  assert.equal(event.action, 'refused');
+  assert.equal(event.status, 400);
+  const ids = event.matches.map((m) => m.id);
+  for (const rule of [911100, 942100]) assert.ok(ids.includes(rule), `${rule} in ${ids.join(',')}`);
 });
 
 test('JSON bodies are inspected out of the box', async () => {

@@ -14,12 +14,13 @@ export function buildRequest(input) {
     // go-ftw completes a request with data the way a form post would be sent.
     if (data.length > 0 && !has('content-type')) headers.push(['Content-Type', 'application/x-www-form-urlencoded']);
     if (data.length > 0 && !has('content-length'))
-      headers.push(['Content-Length', String(Buffer.byteLength(data, 'latin1'))]);
+      headers.push(['Content-Length', String(Buffer.byteLength(data, 'utf8'))]);
     if (!has('connection')) headers.push(['Connection', 'close']);
   }
   const line = version === '' ? `${method} ${uri}` : `${method} ${uri} ${version}`;
   const head = `${line}\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
-  return Buffer.concat([Buffer.from(head, 'latin1'), Buffer.from(data, 'latin1')]);
+  // go-ftw writes Go strings, i.e. the YAML text as UTF-8.
+  return Buffer.concat([Buffer.from(head, 'utf8'), Buffer.from(data, 'utf8')]);
 }
 
 /** ModSecurity-like log lines built from the stage's WAF events, for match_regex and no_match_regex. */

@@ -17,6 +17,7 @@ import type { ClientRequest, ClientResponse } from '../handler.js';
 import { problemBody, problemHeaders, rawProblemResponse } from '../problem.js';
 import type { ListenerConfig } from '../schema.js';
 import { loadCertificates, selectContext, type CertificateTable } from './tls.js';
+import { parseRawHead, type RefusedRequest } from '../../waf/index.js';
 
 export interface ListenerLimits {
   readonly headerBytes: number;
@@ -28,6 +29,8 @@ export interface ListenerLimits {
 export interface ListenerDeps {
   readonly handle: (req: ClientRequest, res: ClientResponse, expectsContinue?: boolean) => void;
   readonly upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** Told about requests refused before routing, with what could be read of them. */
+  readonly refused?: (r: RefusedRequest) => void;
   readonly baseDir: string;
 }
 
@@ -110,6 +113,14 @@ export class Listener {
       res.writeHead(417, problemHeaders(body, requestId, { connection: 'close' })).end(body);
     });
     this.h1.on('upgrade', this.deps.upgrade);
+    // A reverse proxy does not tunnel: CONNECT gets 405 instead of a silently closed connection.
+    this.h1.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+      metrics.clientErrors.labels('405').inc();
+      const detail = 'CONNECT is not supported: this is a reverse proxy, not a forward proxy.';
+      socket.end(
+        rawProblemResponse({ status: 405, code: 'BWK_ERR_METHOD_NOT_ALLOWED', detail, requestId: randomUUID() }),
+      );
+    });
     this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));
 
     const wantsH2 = protocols.includes('h2') || protocols.includes('h2c');
@@ -208,7 +219,34 @@ export class Listener {
       status === 408
         ? 'The request headers did not arrive in time.'
         : `The request is malformed (${err.code ?? 'parse error'}).`;
-    socket.end(rawProblemResponse({ status, code, detail, requestId: randomUUID() }));
+    const requestId = randomUUID();
+    const answer = () => socket.end(rawProblemResponse({ status, code, detail, requestId }));
+    // A response still being written for an earlier, complete (pipelined) request goes out first; then the
+    // refusal. When the broken bytes belong to the request being answered, the refusal goes out now.
+    const inFlight = pending as ServerResponse | undefined;
+    if (inFlight?.req?.complete && !inFlight.writableFinished) {
+      inFlight.once('finish', answer);
+      inFlight.once('close', () => socket.destroy());
+    } else answer();
+    const raw = (err as { rawPacket?: Buffer }).rawPacket;
+    if (status === 400 && raw && this.deps.refused) this.reportRefused(raw, socket, status, err.code, requestId);
+  }
+
+  private reportRefused(
+    raw: Buffer,
+    socket: Duplex,
+    status: number,
+    reason: string | undefined,
+    requestId: string,
+  ): void {
+    const head = parseRawHead(raw.toString('latin1'));
+    if (!head) return;
+    const client = (socket as net.Socket).remoteAddress ?? '';
+    try {
+      this.deps.refused!({ ...head, requestId, client, status, reason: reason ?? 'parse error' });
+    } catch (e) {
+      log().error({ err: e }, 'inspecting a refused request failed');
+    }
   }
 
   listen(address: string): Promise<net.AddressInfo> {

@@ -169,7 +169,8 @@ function describePart(headerLines: readonly string[], flags: Record<Flag, 0 | 1>
     consumed = re.lastIndex;
     const raw = p[2]!;
     let value: string;
-    if (raw.startsWith('"')) value = p[3]!.replace(/\\(.)/g, '$1');
+    if (raw.startsWith('"'))
+      value = p[3]!.replace(/\\(["\\])/g, '$1'); // only \" and \\ are escapes, as in ModSecurity
     else {
       if (raw.startsWith("'") || raw.includes('"')) flags.MULTIPART_INVALID_QUOTING = 1;
       value = raw;
