@@ -13,7 +13,8 @@ export function buildRequest(input) {
     const has = (n) => headers.some(([k]) => k.toLowerCase() === n);
     // go-ftw completes a request with data the way a form post would be sent.
     if (data.length > 0 && !has('content-type')) headers.push(['Content-Type', 'application/x-www-form-urlencoded']);
-    if (data.length > 0 && !has('content-length'))
+    // go-ftw adds Content-Length when there is a payload or the method permits one.
+    if ((data.length > 0 || ['POST', 'PUT', 'PATCH'].includes(method)) && !has('content-length'))
       headers.push(['Content-Length', String(Buffer.byteLength(data, 'utf8'))]);
     if (!has('connection')) headers.push(['Connection', 'close']);
   }
@@ -23,12 +24,22 @@ export function buildRequest(input) {
   return Buffer.concat([Buffer.from(head, 'utf8'), Buffer.from(data, 'utf8')]);
 }
 
+/** Control bytes as ModSecurity's error log writes them (\xHH), so one match stays on one line. */
+function esc(text) {
+  let out = '';
+  for (const c of String(text)) {
+    const code = c.charCodeAt(0);
+    out += code < 0x20 || code === 0x7f ? `\\x${code.toString(16).padStart(2, '0')}` : c;
+  }
+  return out;
+}
+
 /** ModSecurity-like log lines built from the stage's WAF events, for match_regex and no_match_regex. */
 export function logText(events) {
   const lines = [];
   for (const e of events) {
     for (const m of e.matches ?? []) {
-      lines.push(`[id "${m.id}"] [msg "${m.msg}"] [data "${m.data}"] [severity "${m.severity ?? ''}"]`);
+      lines.push(`[id "${m.id}"] [msg "${esc(m.msg)}"] [data "${esc(m.data)}"] [severity "${m.severity ?? ''}"]`);
     }
     for (const err of e.errors ?? []) lines.push(err);
   }

@@ -125,7 +125,7 @@ waf:
   crs:
     dir: ${JSON.stringify(crsDir)}
     paranoia_level: 4
-    variables: { arg_length: 400, total_arg_length: 6400, max_file_size: 64100, combined_file_sizes: 65535 }
+    variables: { arg_name_length: 100, arg_length: 400, total_arg_length: 6400, max_num_args: 255, max_file_size: 64100, combined_file_sizes: 65535 }
   request_body: { no_files_limit: 13MiB }
   response_body: { mime_types: [text/plain, text/html, text/xml, application/json] }
   rules_files: [${JSON.stringify(marker)}]

@@ -34,6 +34,8 @@ export interface ListenerDeps {
   readonly baseDir: string;
 }
 
+const REQUEST_LINE_ERRORS = new Set(['HPE_INVALID_METHOD', 'HPE_INVALID_URL', 'HPE_INVALID_VERSION']);
+
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 /**
@@ -229,7 +231,11 @@ export class Listener {
       inFlight.once('close', () => socket.destroy());
     } else answer();
     const raw = (err as { rawPacket?: Buffer }).rawPacket;
-    if (status === 400 && raw && this.deps.refused) this.reportRefused(raw, socket, status, err.code, requestId);
+    // Only a broken request line is read again for the WAF: the header block was not parsed, and reading it
+    // leniently would show the rules things the client never managed to send as headers.
+    if (status === 400 && raw && this.deps.refused && REQUEST_LINE_ERRORS.has(err.code ?? '')) {
+      this.reportRefused(raw, socket, status, err.code, requestId);
+    }
   }
 
   private reportRefused(

@@ -111,9 +111,10 @@ export class Transaction implements EvalContext {
     if (body !== undefined && this.requestBodyAccess && this.mode !== 'off') {
       s.set('REQUEST_BODY_LENGTH', String(body.length));
       if (this.bodyProcessor) s.set('REQBODY_PROCESSOR', this.bodyProcessor);
-      if (this.bodyProcessor === 'URLENCODED' || (this.bodyProcessor === undefined && this.forceBodyVariable)) {
-        s.set('REQUEST_BODY', body);
-      } else if (this.forceBodyVariable) s.set('REQUEST_BODY', body);
+      // The raw body is a variable for URL-encoded and JSON bodies, as in Coraza (CRS matches JSON keys in it,
+      // 934210), not for XML and multipart unless forceRequestBodyVariable asks (CRS 901340 does for unknown types).
+      const raw = this.bodyProcessor === 'URLENCODED' || this.bodyProcessor === 'JSON';
+      if (raw || this.forceBodyVariable) s.set('REQUEST_BODY', body);
       if (this.bodyProcessor && body.length > 0) {
         const contentType = (this.collections.get('REQUEST_HEADERS') as Collection).first('content-type') ?? '';
         const limits = { maxArgs: settings.argumentsLimit, maxJsonDepth: settings.jsonDepthLimit };

@@ -164,7 +164,9 @@ export function resolveTarget(
     out.push({ name: '', value: '' });
     return;
   }
-  const value = src.scalar(v);
+  // A scalar is excluded whole (`!REQUEST_FILENAME`, `ctl:ruleRemoveTargetByTag=...;REQUEST_FILENAME`).
+  const gone = (list: readonly Exclusion[] | undefined) => list?.some((x) => x.variable === v) ?? false;
+  const value = gone(exclusions) || gone(runtime) ? undefined : src.scalar(v);
   if (target.count) out.push({ name: v, value: value === undefined ? '0' : '1' });
   else if (value !== undefined) out.push({ name: v, value });
 }
