@@ -68,38 +68,44 @@ export function sqlHexDecode(s: string): string {
   return s.replace(/0x((?:[0-9a-fA-F]{2})+)/gi, (_, hex: string) => hexDecode(hex));
 }
 
-/** JavaScript escapes: \xHH, \uHHHH, octal \OOO, the single-letter escapes, and `\c` meaning `c`. */
-export function jsDecode(s: string): string {
+/** An escape decoded at a backslash: the text it stands for and how many chars after the backslash it used. */
+type Escape = readonly [string, number] | undefined;
+
+/** Walks `s`; at each backslash `decode` says what the escape means, or undefined to keep the backslash as it is. */
+function decodeEscapes(s: string, decode: (s: string, at: number) => Escape): string {
   if (!s.includes('\\')) return s;
   let out = '';
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
-    if (c !== '\\' || i + 1 >= s.length) {
-      out += c;
-      continue;
-    }
-    const n = s[i + 1]!;
-    if ((n === 'u' || n === 'U') && isHex4(s, i + 2)) {
-      out += String.fromCharCode(narrow(hexAt(s, i + 2, 4)));
-      i += 5;
-    } else if ((n === 'x' || n === 'X') && isHex(s, i + 2) && isHex(s, i + 3)) {
-      out += String.fromCharCode(hexAt(s, i + 2, 2));
-      i += 3;
-    } else if (n >= '0' && n <= '7') {
-      let j = i + 1;
-      let v = 0;
-      while (j < s.length && j < i + 4 && s[j]! >= '0' && s[j]! <= '7' && v * 8 + (s.charCodeAt(j) - 48) <= 0xff) {
-        v = v * 8 + (s.charCodeAt(j) - 48);
-        j++;
-      }
-      out += String.fromCharCode(v);
-      i = j - 1;
-    } else {
-      out += SIMPLE_ESCAPES[n] ?? n;
-      i++;
-    }
+    const escape = c === '\\' && i + 1 < s.length ? decode(s, i) : undefined;
+    if (escape) {
+      out += escape[0];
+      i += escape[1];
+    } else out += c;
   }
   return out;
+}
+
+/** `\xHH` at `at`. */
+function hexEscape(s: string, at: number): Escape {
+  const n = s[at + 1];
+  if ((n === 'x' || n === 'X') && isHex(s, at + 2) && isHex(s, at + 3))
+    return [String.fromCharCode(hexAt(s, at + 2, 2)), 3];
+  return undefined;
+}
+
+/** `\O`, `\OO`, `\OOO` at `at`; JavaScript stops before the value passes 0xFF, C keeps the low byte. */
+function octalEscape(s: string, at: number, stopAtByte: boolean): Escape {
+  if (!(s[at + 1]! >= '0' && s[at + 1]! <= '7')) return undefined;
+  let j = at + 1;
+  let v = 0;
+  while (j < s.length && j < at + 4 && s[j]! >= '0' && s[j]! <= '7') {
+    const next = v * 8 + (s.charCodeAt(j) - 48);
+    if (stopAtByte && next > 0xff) break;
+    v = next;
+    j++;
+  }
+  return [String.fromCharCode(v & 0xff), j - 1 - at];
 }
 
 const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
@@ -112,33 +118,23 @@ const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
   v: '\v',
 };
 
+/** JavaScript escapes: \xHH, \uHHHH, octal \OOO, the single-letter escapes, and `\c` meaning `c`. */
+export function jsDecode(s: string): string {
+  return decodeEscapes(s, (str, at) => {
+    const n = str[at + 1]!;
+    if ((n === 'u' || n === 'U') && isHex4(str, at + 2)) return [String.fromCharCode(narrow(hexAt(str, at + 2, 4))), 5];
+    return hexEscape(str, at) ?? octalEscape(str, at, true) ?? [SIMPLE_ESCAPES[n] ?? n, 1];
+  });
+}
+
 /** ANSI C escapes (\a \b \f \n \r \t \v \\ \? \' \" \xHH \OOO); unknown escapes keep their backslash. */
 export function escapeSeqDecode(s: string): string {
-  if (!s.includes('\\')) return s;
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (c !== '\\' || i + 1 >= s.length) {
-      out += c;
-      continue;
-    }
-    const n = s[i + 1]!;
+  return decodeEscapes(s, (str, at) => {
+    const n = str[at + 1]!;
     const simple = SIMPLE_ESCAPES[n] ?? (n === '\\' || n === '?' || n === "'" || n === '"' ? n : undefined);
-    if (simple !== undefined) {
-      out += simple;
-      i++;
-    } else if ((n === 'x' || n === 'X') && isHex(s, i + 2) && isHex(s, i + 3)) {
-      out += String.fromCharCode(hexAt(s, i + 2, 2));
-      i += 3;
-    } else if (n >= '0' && n <= '7') {
-      let j = i + 1;
-      let v = 0;
-      while (j < s.length && j < i + 4 && s[j]! >= '0' && s[j]! <= '7') v = v * 8 + (s.charCodeAt(j++) - 48);
-      out += String.fromCharCode(v & 0xff);
-      i = j - 1;
-    } else out += c;
-  }
-  return out;
+    if (simple !== undefined) return [simple, 1];
+    return hexEscape(str, at) ?? octalEscape(str, at, false);
+  });
 }
 
 /** CSS 2.1 escapes: `\` + 1-6 hex digits (one following whitespace eaten), `\` + newline removed, else the char. */
