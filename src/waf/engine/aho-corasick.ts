@@ -1,85 +1,95 @@
 /**
- * Phrase matching for `@pm` and `@pmFromFile`: one Aho-Corasick automaton built at load, one pass per value.
- * Case-insensitive over ASCII letters only, as ModSecurity's matcher is; other bytes compare exactly.
+ * Phrase matching for `@pm` and `@pmFromFile`: an Aho-Corasick automaton built at load into a dense transition
+ * table, so a value costs one table read per byte. Case-insensitive over ASCII letters only, as ModSecurity's
+ * matcher is; other bytes compare exactly.
  */
 
 export class PhraseMatcher {
-  /** Goto edges as one map keyed by `state * 256 + byte`: one lookup per input byte, no per-state objects. */
-  private readonly edges = new Map<number, number>();
-  private readonly fail: number[] = [0];
-  /** Index of the phrase that ends at a state (directly or through its fail chain), or -1. */
-  private readonly output: number[] = [-1];
   private readonly phrases: string[];
+  /** Byte → column of the table; letters share a column with their other case, bytes in no phrase share column 0. */
+  private readonly columnOf = new Uint8Array(256);
+  private readonly width: number;
+  /** `next[state * width + column]`: goto edges with fail links folded in. */
+  private readonly next: Uint16Array | Uint32Array;
+  /** Index of the phrase that ends at a state (directly or through its fail chain), or -1. */
+  private readonly output: Int32Array;
 
   constructor(phrases: readonly string[]) {
     this.phrases = phrases.filter((p) => p.length > 0);
-    let states = 1;
-    this.phrases.forEach((phrase, index) => {
-      let s = 0;
-      for (let i = 0; i < phrase.length; i++) {
-        const c = fold(phrase.charCodeAt(i) & 0xff);
-        const key = s * 256 + c;
-        let next = this.edges.get(key);
-        if (next === undefined) {
-          next = states++;
-          this.edges.set(key, next);
-          this.fail.push(0);
-          this.output.push(-1);
+    let columns = 1;
+    for (const p of this.phrases) {
+      for (let i = 0; i < p.length; i++) {
+        const c = fold(p.charCodeAt(i) & 0xff);
+        if (this.columnOf[c] === 0) {
+          this.columnOf[c] = columns++;
+          if (c >= 97 && c <= 122) this.columnOf[c - 32] = this.columnOf[c]!;
         }
-        s = next;
       }
-      if (this.output[s] === -1) this.output[s] = index;
-    });
-    this.buildFailLinks();
+    }
+    this.width = columns;
+    const trie = buildTrie(this.phrases, this.columnOf);
+    const states = trie.goto.length;
+    const next = states < 0x10000 ? new Uint16Array(states * columns) : new Uint32Array(states * columns);
+    const output = new Int32Array(trie.output);
+    const fail = new Int32Array(states);
+    // Breadth first: a state's fail target is shallower, so its row is complete when the state is reached.
+    const queue: number[] = [0];
+    for (let head = 0; head < queue.length; head++) {
+      const s = queue[head]!;
+      const edges = trie.goto[s]!;
+      for (let c = 0; c < columns; c++) {
+        const to = edges.get(c);
+        if (to !== undefined) {
+          fail[to] = s === 0 ? 0 : next[fail[s]! * columns + c]!;
+          if (output[to] === -1) output[to] = output[fail[to]!]!;
+          next[s * columns + c] = to;
+          queue.push(to);
+        } else next[s * columns + c] = s === 0 ? 0 : next[fail[s]! * columns + c]!;
+      }
+    }
+    this.next = next;
+    this.output = output;
   }
 
   get size(): number {
     return this.phrases.length;
   }
 
-  private buildFailLinks(): void {
-    const children = new Map<number, [number, number][]>();
-    for (const [key, to] of this.edges) {
-      const from = Math.floor(key / 256);
-      let list = children.get(from);
-      if (!list) children.set(from, (list = []));
-      list.push([key % 256, to]);
-    }
-    const queue: number[] = [];
-    for (const [, to] of children.get(0) ?? []) {
-      this.fail[to] = 0;
-      queue.push(to);
-    }
-    for (let head = 0; head < queue.length; head++) {
-      const s = queue[head]!;
-      for (const [c, to] of children.get(s) ?? []) {
-        let f = this.fail[s]!;
-        while (f !== 0 && !this.edges.has(f * 256 + c)) f = this.fail[f]!;
-        const target = this.edges.get(f * 256 + c);
-        this.fail[to] = target !== undefined && target !== to ? target : 0;
-        if (this.output[to] === -1) this.output[to] = this.output[this.fail[to]!]!;
-        queue.push(to);
-      }
-    }
-  }
-
   /** The first phrase found scanning left to right, or undefined. */
   find(subject: string): string | undefined {
+    const { next, output, columnOf, width } = this;
     let s = 0;
-    const edges = this.edges;
     for (let i = 0; i < subject.length; i++) {
-      const c = fold(subject.charCodeAt(i) & 0xff);
-      let next = edges.get(s * 256 + c);
-      while (next === undefined && s !== 0) {
-        s = this.fail[s]!;
-        next = edges.get(s * 256 + c);
-      }
-      s = next ?? 0;
-      const out = this.output[s]!;
+      s = next[s * width + columnOf[subject.charCodeAt(i) & 0xff]!]!;
+      const out = output[s]!;
       if (out !== -1) return subject.slice(i + 1 - this.phrases[out]!.length, i + 1);
     }
     return undefined;
   }
+}
+
+function buildTrie(
+  phrases: readonly string[],
+  columnOf: Uint8Array,
+): { goto: Map<number, number>[]; output: number[] } {
+  const goto: Map<number, number>[] = [new Map()];
+  const output: number[] = [-1];
+  phrases.forEach((phrase, index) => {
+    let s = 0;
+    for (let i = 0; i < phrase.length; i++) {
+      const c = columnOf[phrase.charCodeAt(i) & 0xff]!;
+      let to = goto[s]!.get(c);
+      if (to === undefined) {
+        to = goto.length;
+        goto.push(new Map());
+        output.push(-1);
+        goto[s]!.set(c, to);
+      }
+      s = to;
+    }
+    if (output[s] === -1) output[s] = index;
+  });
+  return { goto, output };
 }
 
 function fold(c: number): number {

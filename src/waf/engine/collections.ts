@@ -10,6 +10,8 @@ export interface Entry {
 
 export interface ReadableCollection {
   entries(): readonly Entry[];
+  /** The entry under one lower-cased key, where the collection keeps one value per key (TX). */
+  entry?(lkey: string): Entry | undefined;
 }
 
 /** An ordered multimap: a header or argument may repeat, and rules see every value. */
@@ -48,6 +50,10 @@ export class VariableStore implements ReadableCollection {
 
   get(lkey: string): string | undefined {
     return this.map.get(lkey)?.value;
+  }
+
+  entry(lkey: string): Entry | undefined {
+    return this.map.get(lkey);
   }
 
   set(key: string, value: string): void {

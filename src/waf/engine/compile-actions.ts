@@ -278,6 +278,27 @@ export function toExclusion(text: string): Exclusion | string {
 
 export function keyMatcher(spec: VariableSpec): KeyMatcher {
   if (spec.key === undefined) return {};
-  if (spec.keyIsRegex) return { regex: new RE2(spec.key, 'i') };
+  if (spec.keyIsRegex) return { regex: memoisedKeyRegex(spec.key) };
   return { key: spec.key.toLowerCase() };
+}
+
+/**
+ * Selector regexes run against the same few header, cookie and argument names on every request: remember the
+ * answers (bounded, since names come from clients) instead of calling into RE2 each time.
+ */
+function memoisedKeyRegex(source: string): { readonly source: string; test(key: string): boolean } {
+  const re = new RE2(source, 'i');
+  const seen = new Map<string, boolean>();
+  return {
+    source,
+    test(key) {
+      let hit = seen.get(key);
+      if (hit === undefined) {
+        hit = re.test(key);
+        if (seen.size >= 1024) seen.clear();
+        seen.set(key, hit);
+      }
+      return hit;
+    },
+  };
 }

@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import type { Directive, SecLangProblem, VariableSpec } from '../seclang/types.js';
 import { applyActions, emptyFields, keyMatcher, parseIdRanges, type ActionFields } from './compile-actions.js';
 import { compileOperator } from './operators.js';
+import { attachPrefilters } from './prefilter.js';
 import { isMarker, type Exclusion, type Phase, type ProgramEntry, type Rule, type Target } from './rule.js';
 import { applySetting, defaultSettings, type EngineSettings } from './settings.js';
 import { KNOWN_VARIABLES } from './variables.js';
@@ -116,6 +117,7 @@ export function compileRuleSet(directives: readonly Directive[], base?: Partial<
   }
   const ruleSet = layout(entries, settings, rules.length, problems, warnings);
   if (problems.length) return { ok: false, problems };
+  attachPrefilters(ruleSet.programs);
   return { ok: true, ruleSet };
 }
 
@@ -174,6 +176,9 @@ function buildRule(
     transformKey: transforms.map((t) => t.name).join(','),
     multiMatch: own.multiMatch ?? false,
     capture: own.capture ?? false,
+    prefilterIndex: -1,
+    targetsId: -1,
+    viewId: -1,
     setvars: own.setvars,
     ctls: own.ctls,
     msg: own.msg,

@@ -3,10 +3,10 @@
  * follow skip and skipAfter, stop at the first disruptive action that takes effect.
  */
 import { expand } from './macros.js';
-import type { OperatorContext } from './operators.js';
+import type { OperatorContext, OperatorMatch } from './operators.js';
 import { isMarker, SEVERITY_NAMES, type Ctl, type Phase, type Rule } from './rule.js';
 import type { RuleSet } from './compile.js';
-import { resolveTarget, type VarValue, type VariableSource } from './variables.js';
+import type { ValueView, VarValue, VariableSource } from './variables.js';
 
 export interface MatchRecord {
   readonly id: number;
@@ -33,7 +33,17 @@ export interface Interruption {
 export interface EvalContext extends OperatorContext, VariableSource {
   readonly ruleSet: RuleSet;
   isRemoved(rule: Rule): boolean;
-  transformed(rule: Rule, value: string): string;
+  /** The (name, value) pairs the rule's targets name now, shared with rules that read the same variables. */
+  viewFor(rule: Rule): ValueView;
+  /** The view's values through the rule's transformation chain, computed once per chain. */
+  transformedView(rule: Rule, view: ValueView): readonly string[];
+  /** False when the prefilter rules out a match of the rule's pattern on this value. */
+  mayMatch(rule: Rule, value: string): boolean;
+  /** False when the rule's prefilter Set finds its pattern in none of the view's transformed values. */
+  mayMatchAny(rule: Rule, view: ValueView): boolean;
+  /** False when the prefilter Set rules out a match on value i of the view. */
+  mayMatchAt(rule: Rule, view: ValueView, i: number): boolean;
+  operatorRun(rule: Rule, value: string): OperatorMatch | null;
   transformedAll(rule: Rule, value: string): string[];
   setCaptures(groups: readonly (string | undefined)[]): void;
   recordMatch(v: VarValue, first: boolean): void;
@@ -108,27 +118,51 @@ function evaluateChain(ctx: EvalContext, head: Rule): boolean {
 }
 
 export function evaluateRule(ctx: EvalContext, rule: Rule): boolean {
-  // A fresh list: a chained rule may target MATCHED_VARS, which recordMatch below rewrites.
-  const values: VarValue[] = [];
-  const runtime = ctx.runtimeExclusions(rule.id);
-  for (const t of rule.targets) resolveTarget(ctx, t, rule.exclusions, runtime, values);
+  const view = ctx.viewFor(rule);
+  const values = view.values;
   if (values.length === 0) return false;
-  const op = rule.operator;
-  let matched = false;
-  for (const v of values) {
-    const candidates = rule.multiMatch ? ctx.transformedAll(rule, v.value) : [ctx.transformed(rule, v.value)];
-    for (const value of candidates) {
-      const m = op.run(ctx, value, rule.capture);
-      const hit = op.negated ? m === null : m !== null;
-      if (!hit) continue;
-      if (rule.capture && m && !op.negated) ctx.setCaptures(m);
-      ctx.recordMatch({ name: v.name, value }, !matched);
-      matched = true;
-      ctx.runSetVars(rule);
-      break;
+  if (rule.multiMatch) {
+    let matched = false;
+    for (const v of values) {
+      for (const value of ctx.transformedAll(rule, v.value)) {
+        const m = rule.prefilter && !ctx.mayMatch(rule, value) ? null : ctx.operatorRun(rule, value);
+        if (tryValue(ctx, rule, v, value, m, matched)) {
+          matched = true;
+          break;
+        }
+      }
     }
+    return matched;
+  }
+  const op = rule.operator;
+  const filtered = rule.prefilter !== undefined;
+  // Most rules on most requests stop here: the prefilter found their pattern in none of the values.
+  if (filtered && !op.negated && !ctx.mayMatchAny(rule, view)) return false;
+  const transformed = ctx.transformedView(rule, view);
+  let matched = false;
+  for (let i = 0; i < values.length; i++) {
+    const value = transformed[i]!;
+    const m = filtered && !ctx.mayMatchAt(rule, view, i) ? null : ctx.operatorRun(rule, value);
+    if (tryValue(ctx, rule, values[i]!, value, m, matched)) matched = true;
   }
   return matched;
+}
+
+function tryValue(
+  ctx: EvalContext,
+  rule: Rule,
+  v: VarValue,
+  value: string,
+  m: OperatorMatch | null,
+  matchedBefore: boolean,
+): boolean {
+  const op = rule.operator;
+  const hit = op.negated ? m === null : m !== null;
+  if (!hit) return false;
+  if (rule.capture && m && !op.negated) ctx.setCaptures(m);
+  ctx.recordMatch({ name: v.name, value }, !matchedBefore);
+  ctx.runSetVars(rule);
+  return true;
 }
 
 function record(ctx: EvalContext, rule: Rule, phase: Phase): MatchRecord {

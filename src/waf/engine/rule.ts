@@ -3,6 +3,7 @@ import type { Transform } from '../transforms/index.js';
 import type { Source } from '../seclang/types.js';
 import type { CompiledOperator } from './operators.js';
 import type { Template } from './macros.js';
+import type { RegexPrefilter } from './prefilter.js';
 
 export type Phase = 1 | 2 | 3 | 4 | 5;
 export type Disruptive = 'pass' | 'block' | 'deny' | 'drop' | 'allow' | 'redirect';
@@ -13,7 +14,7 @@ export type BodyProcessor = 'URLENCODED' | 'MULTIPART' | 'JSON' | 'XML';
 export interface KeyMatcher {
   /** Lower-cased key. */
   readonly key?: string;
-  readonly regex?: { test(key: string): boolean };
+  readonly regex?: { readonly source: string; test(key: string): boolean };
 }
 
 export interface Target extends KeyMatcher {
@@ -65,6 +66,13 @@ export interface Rule {
   transformKey: string;
   multiMatch: boolean;
   capture: boolean;
+  /** The RE2.Sets that scan values for this rule's `@rx` pattern, and the pattern's index in them (load time). */
+  prefilter?: RegexPrefilter;
+  prefilterIndex: number;
+  /** Rules with equal ids read the same variables with the same exclusions; -1 when the values are volatile. */
+  targetsId: number;
+  /** Shared-view slot: one per (targetsId, transformation chain); -1 when the values are volatile. */
+  viewId: number;
   setvars: readonly SetVar[];
   ctls: readonly Ctl[];
   msg?: Template;

@@ -11,7 +11,9 @@ import { addCookies, decodePercent, processBody, processorFor, splitUri } from '
 import type { RequestInfo, ResponseInfo } from './request-data.js';
 import type { BodyProcessor, Ctl, EngineMode, Exclusion, Phase, Rule } from './rule.js';
 import { toSubject } from './regex.js';
-import type { VarValue } from './variables.js';
+import { resolveTarget, type ValueView, type VarValue } from './variables.js';
+import type { OperatorMatch } from './operators.js';
+import type { RegexPrefilter } from './prefilter.js';
 
 export class Transaction implements EvalContext {
   readonly ruleSet: RuleSet;
@@ -39,6 +41,12 @@ export class Transaction implements EvalContext {
   private tagExclusions: { tag: string; exclusion: Exclusion }[] = [];
   private readonly subjects = new Map<string, Buffer>();
   private readonly transforms = new Map<string, Map<string, string>>();
+  /** Per target signature, the values resolved in the current phase (data only changes between phases). */
+  private valuesCache: (readonly VarValue[] | undefined)[] = [];
+  /** Per (target signature, transformation chain), the shared view of the current phase. */
+  private views: (ValueView | undefined)[] = [];
+  /** Per distinct value, the `@rx` patterns the prefilter found in it (null: a Set gave up, run them all). */
+  private readonly setMatches = new Map<string, readonly number[] | null>();
   private skipPhasesUpTo = 0;
   private readonly started = Date.now();
 
@@ -171,6 +179,8 @@ export class Transaction implements EvalContext {
     if (this.mode === 'off') return;
     const keep = this.interruption;
     this.interruption = undefined;
+    this.valuesCache = [];
+    this.views = [];
     runPhase(this, 5);
     this.interruption = keep;
   }
@@ -178,6 +188,8 @@ export class Transaction implements EvalContext {
   private run(phase: Phase): Interruption | undefined {
     if (this.mode === 'off' || this.interruption) return this.interruption;
     if (phase <= this.skipPhasesUpTo) return undefined;
+    this.valuesCache = [];
+    this.views = [];
     const outcome: PhaseOutcome = runPhase(this, phase);
     if (outcome.kind === 'interrupted') this.interruption = outcome.interruption;
     return this.interruption;
@@ -261,6 +273,77 @@ export class Transaction implements EvalContext {
       if (this.subjects.size < 4096) this.subjects.set(value, b);
     }
     return b;
+  }
+
+  viewFor(rule: Rule): ValueView {
+    const runtime = this.runtimeExclusions(rule.id);
+    const cacheable = rule.viewId >= 0 && runtime === undefined;
+    if (cacheable) {
+      const hit = this.views[rule.viewId];
+      if (hit) return hit;
+    }
+    let values = cacheable ? this.valuesCache[rule.targetsId] : undefined;
+    if (!values) {
+      const list: VarValue[] = [];
+      for (const t of rule.targets) resolveTarget(this, t, rule.exclusions, runtime, list);
+      values = list;
+      if (cacheable) this.valuesCache[rule.targetsId] = values;
+    }
+    const view: ValueView = { values };
+    if (cacheable) this.views[rule.viewId] = view;
+    return view;
+  }
+
+  transformedView(rule: Rule, view: ValueView): readonly string[] {
+    if (view.transformed) return view.transformed;
+    const out: string[] = new Array<string>(view.values.length);
+    for (let i = 0; i < out.length; i++) out[i] = this.transformed(rule, view.values[i]!.value);
+    return (view.transformed = out);
+  }
+
+  mayMatchAny(rule: Rule, view: ValueView): boolean {
+    if (view.union === undefined) this.scan(rule, view);
+    return view.union === null || view.union!.has(rule.prefilterIndex);
+  }
+
+  mayMatchAt(rule: Rule, view: ValueView, i: number): boolean {
+    if (view.union === undefined) this.scan(rule, view);
+    const hits = view.hits![i];
+    return hits === null || hits!.includes(rule.prefilterIndex);
+  }
+
+  mayMatch(rule: Rule, value: string): boolean {
+    const hits = this.prefilterHits(rule.prefilter!, value);
+    return hits === null || hits.includes(rule.prefilterIndex);
+  }
+
+  /** The prefilter's answer for one value, computed once per distinct value in the transaction. */
+  private prefilterHits(prefilter: RegexPrefilter, value: string): readonly number[] | null {
+    let hits = this.setMatches.get(value);
+    if (hits === undefined) {
+      hits = prefilter.match(this.subject(value));
+      this.setMatches.set(value, hits);
+    }
+    return hits;
+  }
+
+  /** Runs the prefilter over each transformed value of the view and keeps the union of their answers. */
+  private scan(rule: Rule, view: ValueView): void {
+    const transformed = this.transformedView(rule, view);
+    const hits: (readonly number[] | null)[] = new Array<readonly number[] | null>(transformed.length);
+    let union: Set<number> | null = new Set();
+    for (let i = 0; i < transformed.length; i++) {
+      const h = this.prefilterHits(rule.prefilter!, transformed[i]!);
+      hits[i] = h;
+      if (h === null) union = null;
+      else if (union) for (const x of h) union.add(x);
+    }
+    view.hits = hits;
+    view.union = union;
+  }
+
+  operatorRun(rule: Rule, value: string): OperatorMatch | null {
+    return rule.operator.run(this, value, rule.capture);
   }
 
   transformed(rule: Rule, value: string): string {
@@ -381,9 +464,15 @@ export class Transaction implements EvalContext {
   runtimeExclusions(ruleId: number): readonly Exclusion[] | undefined {
     const byId = this.exclusionsById.get(ruleId);
     if (this.tagExclusions.length === 0) return byId;
-    const rule = this.currentRule;
-    const byTag = this.tagExclusions.filter((t) => rule?.tags.includes(t.tag)).map((t) => t.exclusion);
-    return byTag.length ? [...(byId ?? []), ...byTag] : byId;
+    const tags = this.currentRule?.tags;
+    if (!tags?.length) return byId;
+    let merged: Exclusion[] | undefined;
+    for (const t of this.tagExclusions) {
+      if (!tags.includes(t.tag)) continue;
+      merged ??= byId ? [...byId] : [];
+      merged.push(t.exclusion);
+    }
+    return merged ?? byId;
   }
 
   log(record: MatchRecord): void {

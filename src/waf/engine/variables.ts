@@ -8,6 +8,19 @@ export interface VarValue {
   readonly value: string;
 }
 
+/**
+ * The values a rule reads, and what the transaction worked out about them once for every rule that reads the same
+ * variables through the same transformation chain: the transformed values and the prefilter's answers.
+ */
+export interface ValueView {
+  readonly values: readonly VarValue[];
+  transformed?: readonly string[];
+  /** Per value, the indexes of the prefilter Set's patterns that matched it; null where the Set gave up. */
+  hits?: readonly (readonly number[] | null)[];
+  /** Every index in `hits`, or null when any value needs its patterns run one by one. */
+  union?: ReadonlySet<number> | null;
+}
+
 /** What the resolver asks of a transaction. */
 export interface VariableSource {
   collection(name: string): ReadableCollection | undefined;
@@ -148,6 +161,14 @@ export function resolveTarget(
   const v = target.variable;
   if (COLLECTIONS.has(v)) {
     const col = src.collection(v);
+    if (col?.entry && target.key !== undefined) {
+      // One value per key (TX): a direct lookup, not a walk over every variable CRS has set.
+      const e = col.entry(target.key);
+      const keep = e !== undefined && !((exclusions.length || runtime) && excluded(v, e, [exclusions, runtime]));
+      if (target.count) out.push({ name: v, value: keep ? '1' : '0' });
+      else if (keep) out.push({ name: `${v}:${e.key}`, value: e.value });
+      return;
+    }
     const entries = col ? col.entries() : [];
     let count = 0;
     const lists = [exclusions, runtime];

@@ -1,0 +1,143 @@
+/**
+ * Load-time work that cuts per-request work:
+ * - RE2.Sets hold every fixed `@rx` pattern, so each distinct (transformed) value of a request is scanned once and
+ *   only the patterns the Sets name are run on their own (for captures); on benign traffic that is a handful;
+ * - each rule's target list gets a signature, so rules that read the same variables share one resolved list per
+ *   phase instead of walking the collections again.
+ */
+import { compileRegexSet, type RegexSet } from './regex.js';
+import { isMarker, type ProgramEntry, type Rule } from './rule.js';
+
+/**
+ * Every fixed `@rx` pattern of the rule set in as few RE2.Sets as RE2 accepts (a Set's program has a memory cap, so
+ * CRS's ~300 patterns need a few): one pass per Set says which patterns match a value.
+ */
+export class RegexPrefilter {
+  constructor(
+    private readonly chunks: readonly Chunk[],
+    readonly size: number,
+  ) {}
+
+  get setCount(): number {
+    return this.chunks.length;
+  }
+
+  /** Indexes of the patterns that match the value; null when a Set gave up and every pattern must run alone. */
+  match(subject: Buffer): readonly number[] | null {
+    let out: number[] | undefined;
+    for (const { set, offset } of this.chunks) {
+      let hits: number[];
+      try {
+        hits = set.match(subject);
+      } catch {
+        // RE2.Set throws when its DFA runs out of memory on a hostile value.
+        return null;
+      }
+      if (hits.length === 0) continue;
+      out ??= [];
+      for (const h of hits) out.push(h + offset);
+    }
+    return out ?? NONE;
+  }
+}
+
+const NONE: readonly number[] = Object.freeze([]);
+
+interface Chunk {
+  readonly set: RegexSet;
+  /** The global index of the Set's first pattern, and how many it holds. */
+  readonly offset: number;
+  readonly count: number;
+}
+
+/** Splits the patterns in halves until each part compiles as one Set; a pattern no Set takes is left out. */
+function buildChunks(patterns: readonly string[], offset: number, out: Chunk[]): void {
+  if (patterns.length === 0) return;
+  const set = compileRegexSet(patterns);
+  if (set) {
+    out.push({ set, offset, count: patterns.length });
+    return;
+  }
+  if (patterns.length === 1) return;
+  const half = Math.ceil(patterns.length / 2);
+  buildChunks(patterns.slice(0, half), offset, out);
+  buildChunks(patterns.slice(half), offset + half, out);
+}
+
+/** Variables whose values change inside a phase (setvar, matches, clocks): their rules resolve afresh each time. */
+const VOLATILE = new Set([
+  'TX',
+  'MATCHED_VAR',
+  'MATCHED_VARS',
+  'MATCHED_VAR_NAME',
+  'MATCHED_VARS_NAMES',
+  'DURATION',
+  'HIGHEST_SEVERITY',
+  'RULE',
+  'IP',
+  'GLOBAL',
+  'SESSION',
+  'USER',
+  'RESOURCE',
+  'ENV',
+  'UNCONDITIONAL',
+]);
+
+function rulesOf(programs: readonly (readonly ProgramEntry[])[]): Rule[] {
+  const out: Rule[] = [];
+  for (const program of programs)
+    for (const e of program) if (!isMarker(e)) for (let r: Rule | undefined = e; r; r = r.chain) out.push(r);
+  return out;
+}
+
+/** Sets `prefilter`, `prefilterIndex`, `targetsId` and `viewId` on every rule of the programs. */
+export function attachPrefilters(programs: readonly (readonly ProgramEntry[])[]): {
+  sets: number;
+  patterns: number;
+  targetLists: number;
+} {
+  const rules = rulesOf(programs);
+  const index = new Map<string, number>();
+  for (const r of rules)
+    if (r.operator.regex && !index.has(r.operator.regex.source)) index.set(r.operator.regex.source, index.size);
+  const patterns = [...index.keys()];
+  const chunks: Chunk[] = [];
+  buildChunks(patterns, 0, chunks);
+  const covered = new Set<number>();
+  for (const c of chunks) for (let i = c.offset; i < c.offset + c.count; i++) covered.add(i);
+  const prefilter = new RegexPrefilter(chunks, patterns.length);
+  for (const r of rules) {
+    const i = r.operator.regex ? index.get(r.operator.regex.source)! : -1;
+    r.prefilter = i >= 0 && covered.has(i) ? prefilter : undefined;
+    r.prefilterIndex = r.prefilter ? i : -1;
+  }
+  const signatures = new Map<string, number>();
+  const views = new Map<string, number>();
+  for (const r of rules) {
+    const sig = signature(r);
+    if (sig === undefined) {
+      r.targetsId = -1;
+      r.viewId = -1;
+      continue;
+    }
+    let id = signatures.get(sig);
+    if (id === undefined) signatures.set(sig, (id = signatures.size));
+    r.targetsId = id;
+    const viewKey = `${id} ${r.transformKey}`;
+    let viewId = views.get(viewKey);
+    if (viewId === undefined) views.set(viewKey, (viewId = views.size));
+    r.viewId = viewId;
+  }
+  return { sets: chunks.length, patterns: patterns.length, targetLists: signatures.size };
+}
+
+function signature(rule: Rule): string | undefined {
+  const parts: string[] = [];
+  for (const t of rule.targets) {
+    if (VOLATILE.has(t.variable)) return undefined;
+    parts.push(`${t.count ? '&' : ''}${t.variable}:${t.key ?? ''}:${t.regex?.source ?? ''}`);
+  }
+  parts.push('!');
+  for (const x of rule.exclusions) parts.push(`${x.variable}:${x.key ?? ''}:${x.regex?.source ?? ''}`);
+  return parts.join('|');
+}
