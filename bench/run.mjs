@@ -1,12 +1,11 @@
 // npm run bench [-- gateway]: Bulwark against a bare undici proxy in the same run, on the same cores, with wrk
 // on loopback. Prints `bench: <scenario> bulwark=<rps> baseline=<rps> ratio=<r> p99=<ms>` and records the
 // figures in docs/benchmarks.md. Env: BENCH_DURATION (seconds per wrk run, default 10), BENCH_ROUNDS (default 3).
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import net from 'node:net';
+import { commitLabel, ensureDebian, freePort, median, recordEntry, start, stopAll, waitUp, wrk } from './lib.mjs';
 
 const suite = process.argv[2] ?? 'gateway';
 if (suite === 'lists') {
@@ -14,8 +13,13 @@ if (suite === 'lists') {
   runListsBench();
   process.exit(0);
 }
+if (suite === 'waf') {
+  const { runWafBench } = await import('./waf.mjs');
+  await runWafBench();
+  process.exit(0);
+}
 if (suite !== 'gateway') {
-  console.error(`bench: unknown suite "${suite}"; available: gateway, lists`);
+  console.error(`bench: unknown suite "${suite}"; available: gateway, waf, lists`);
   process.exit(2);
 }
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -23,80 +27,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WORKERS = 2;
 const CONNECTIONS = 64;
 
-function ensureWrk() {
-  if (spawnSync('which', ['wrk']).status === 0) return;
-  console.log('bench: installing wrk from Debian packages');
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  execFileSync('apt-get', ['install', '-y', '-qq', 'wrk'], { stdio: 'inherit' });
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const children = [];
-function start(args, name) {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
-  child.on('exit', (code) => {
-    if (code && !stopping) console.error(`bench: ${name} exited ${code}\n${err}`);
-  });
-  children.push(child);
-  return child;
-}
-let stopping = false;
-function stopAll() {
-  stopping = true;
-  for (const c of children) c.kill('SIGKILL');
-}
-process.on('SIGINT', () => (stopAll(), process.exit(130)));
-
-async function waitUp(url) {
-  const until = Date.now() + 20_000;
-  while (Date.now() < until) {
-    try {
-      const r = await fetch(url);
-      await r.arrayBuffer();
-      if (r.status === 200) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not come up`);
-}
-
-function wrk(url, seconds, script) {
-  const args = [
-    '-t',
-    '2',
-    '-c',
-    String(CONNECTIONS),
-    '-d',
-    `${seconds}s`,
-    '--latency',
-    ...(script ? ['-s', script] : []),
-    url,
-  ];
-  const out = execFileSync('wrk', args, { encoding: 'utf8' });
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
-  const p99 = /\s99%\s+([\d.]+)(us|ms|s)/.exec(out);
-  const p99ms = p99 ? Number(p99[1]) * { us: 0.001, ms: 1, s: 1000 }[p99[2]] : NaN;
-  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? '0';
-  const socketErrors = /Socket errors: (.*)/.exec(out)?.[1];
-  return { rps, p99ms, errors: Number(errors), socketErrors };
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 async function main() {
-  ensureWrk();
+  ensureDebian('wrk', ['wrk']);
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-bench-'));
   const [originPort, baselinePort, bulwarkPort, adminPort] = await Promise.all([
     freePort(),
@@ -128,9 +60,9 @@ routes:
     .padEnd(600, ' ');
   writeFileSync(post, `wrk.method = "POST"\nwrk.body = '${body}'\nwrk.headers["Content-Type"] = "application/json"\n`);
 
-  start(['bench/origin.mjs', String(originPort), String(WORKERS)], 'origin');
-  start(['bench/baseline/proxy.mjs', String(baselinePort), originUrl, String(WORKERS)], 'baseline');
-  start(['dist/main.js', 'start', '-c', config], 'bulwark');
+  start(process.execPath, ['bench/origin.mjs', String(originPort), String(WORKERS)], 'origin');
+  start(process.execPath, ['bench/baseline/proxy.mjs', String(baselinePort), originUrl, String(WORKERS)], 'baseline');
+  start(process.execPath, ['dist/main.js', 'start', '-c', config], 'bulwark');
   const targets = {
     origin: `${originUrl}/`,
     baseline: `http://127.0.0.1:${baselinePort}/`,
@@ -179,19 +111,13 @@ routes:
 }
 
 function record(results) {
-  const file = 'docs/benchmarks.md';
-  let doc = readFileSync(file, 'utf8');
-  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
-  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).stdout.trim()
-    ? '+changes'
-    : '';
   const rows = results
     .map(
       (r) =>
         `| ${r.scenario} | ${Math.round(r.bulwark)} | ${Math.round(r.baseline)} | **${r.ratio.toFixed(2)}** | ${r.p99.toFixed(2)} | ${r.basep99.toFixed(2)} | ${Math.round(r.origin)} |`,
     )
     .join('\n');
-  const entry = `### ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · commit ${commit}${dirty} · Node ${process.version} · ${cpus().length} × ${cpus()[0]?.model.trim()}
+  const entry = `### ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · commit ${commitLabel()} · Node ${process.version} · ${cpus().length} × ${cpus()[0]?.model.trim()}
 
 ${ROUNDS} rounds × ${DURATION} s per side, median; wrk -t2 -c${CONNECTIONS}; ${WORKERS} workers each.
 
@@ -199,10 +125,7 @@ ${ROUNDS} rounds × ${DURATION} s per side, median; wrk -t2 -c${CONNECTIONS}; ${
 | --- | --- | --- | --- | --- | --- | --- |
 ${rows}
 `;
-  const marker = '<!-- results: newest first -->';
-  doc = doc.replace(marker, `${marker}\n\n${entry}`);
-  writeFileSync(file, doc);
-  console.log(`bench: recorded in ${file}`);
+  recordEntry('<!-- results: newest first -->', entry);
 }
 
 main().catch((e) => {

@@ -6,6 +6,8 @@ export interface Entry {
   /** Lower-cased key: selectors match case-insensitively. */
   readonly lkey: string;
   readonly value: string;
+  /** What rules see of this entry, made once per transaction (see VarValue); set by the resolver. */
+  seen?: import('./variables.js').VarValue;
 }
 
 export interface ReadableCollection {

@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import type { Directive, SecLangProblem, VariableSpec } from '../seclang/types.js';
 import { applyActions, emptyFields, keyMatcher, parseIdRanges, type ActionFields } from './compile-actions.js';
 import { compileOperator } from './operators.js';
-import { attachPrefilters } from './prefilter.js';
+import { attachPrefilters, type Dependents } from './prefilter.js';
 import { isMarker, type Exclusion, type Phase, type ProgramEntry, type Rule, type Target } from './rule.js';
 import { applySetting, defaultSettings, type EngineSettings } from './settings.js';
 import { KNOWN_VARIABLES } from './variables.js';
@@ -19,6 +19,8 @@ export interface RuleSet {
   /** For each phase, where each skipAfter-carrying rule jumps to (the entry index after the marker). */
   readonly jumps: readonly Map<Rule, number>[];
   readonly ruleCount: number;
+  /** Per variable, the cached target lists and views that read it (set once the programs are final). */
+  dependents: ReadonlyMap<string, Dependents>;
   /** Accepted but worth saying at start, e.g. an operator Bulwark does not implement yet. */
   readonly warnings: readonly string[];
 }
@@ -117,7 +119,7 @@ export function compileRuleSet(directives: readonly Directive[], base?: Partial<
   }
   const ruleSet = layout(entries, settings, rules.length, problems, warnings);
   if (problems.length) return { ok: false, problems };
-  attachPrefilters(ruleSet.programs);
+  ruleSet.dependents = attachPrefilters(ruleSet.programs).dependents;
   return { ok: true, ruleSet };
 }
 
@@ -176,6 +178,7 @@ function buildRule(
     transformKey: transforms.map((t) => t.name).join(','),
     multiMatch: own.multiMatch ?? false,
     capture: own.capture ?? false,
+    chainId: 0,
     prefilterIndex: -1,
     targetsId: -1,
     viewId: -1,
@@ -301,5 +304,5 @@ function layout(
       jumps[p]!.set(e, program.length);
     });
   }
-  return { settings, programs, jumps, ruleCount, warnings };
+  return { settings, programs, jumps, ruleCount, warnings, dependents: new Map() };
 }

@@ -8,6 +8,7 @@ import { IpSet, parseCidr } from '../../lib/ip.js';
 import { detectSqli } from '../detect/sqli/index.js';
 import { detectXss } from '../detect/xss/index.js';
 import { PhraseMatcher } from './aho-corasick.js';
+import { ValueMemo } from './memo.js';
 import { compileTemplate, expand, type MacroSource, type Template } from './macros.js';
 import { compileRegex, type CompiledRegex } from './regex.js';
 
@@ -31,6 +32,10 @@ export interface CompiledOperator {
 export type OperatorResult = { ok: true; operator: CompiledOperator; warning?: string } | { ok: false; error: string };
 
 type Run = CompiledOperator['run'];
+
+/** The detectors are pure functions of the value: one memo each, shared by every rule set and request. */
+const sqliMemo = new ValueMemo<string | null>();
+const xssMemo = new ValueMemo<boolean>();
 
 export function compileOperator(name: string, negated: boolean, argument: string, baseDir: string): OperatorResult {
   const make = (run: Run, regex?: CompiledRegex): OperatorResult => ({
@@ -108,11 +113,11 @@ export function compileOperator(name: string, negated: boolean, argument: string
     case 'detectsqli':
       // TX.0 gets the fingerprint, as ModSecurity sets it.
       return make((_ctx, value) => {
-        const print = detectSqli(value);
+        const print = sqliMemo.get(value, detectSqli);
         return print === null ? null : [print];
       });
     case 'detectxss':
-      return make((_ctx, value) => (detectXss(value) ? [value] : null));
+      return make((_ctx, value) => (xssMemo.get(value, detectXss) ? [value] : null));
     case 'validatebyterange': {
       const allowed = parseByteRanges(argument);
       if (typeof allowed === 'string') return { ok: false, error: `@validateByteRange: ${allowed}` };

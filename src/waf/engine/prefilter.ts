@@ -5,7 +5,8 @@
  * - each rule's target list gets a signature, so rules that read the same variables share one resolved list per
  *   phase instead of walking the collections again.
  */
-import { compileRegexSet, type RegexSet } from './regex.js';
+import { ValueMemo } from './memo.js';
+import { compileRegexSet, toSubject, type RegexSet } from './regex.js';
 import { isMarker, type ProgramEntry, type Rule } from './rule.js';
 
 /**
@@ -22,9 +23,16 @@ export class RegexPrefilter {
     return this.chunks.length;
   }
 
-  /** Indexes of the patterns that match the value; null when a Set gave up and every pattern must run alone. */
-  match(subject: Buffer): readonly number[] | null {
-    let out: number[] | undefined;
+  private readonly memo = new ValueMemo<PatternBits | null>();
+
+  /** `match` for a value as a string, remembered across requests for short values. */
+  matchValue(value: string): PatternBits | null {
+    return this.memo.get(value, (v) => this.match(toSubject(v)));
+  }
+
+  /** The patterns that match the value, as bits; null when a Set gave up and every pattern must run alone. */
+  match(subject: Buffer): PatternBits | null {
+    let out: Uint32Array | undefined;
     for (const { set, offset } of this.chunks) {
       let hits: number[];
       try {
@@ -34,14 +42,23 @@ export class RegexPrefilter {
         return null;
       }
       if (hits.length === 0) continue;
-      out ??= [];
-      for (const h of hits) out.push(h + offset);
+      out ??= new Uint32Array((this.size + 31) >>> 5);
+      for (const h of hits) out[(h + offset) >>> 5]! |= 1 << ((h + offset) & 31);
     }
-    return out ?? NONE;
+    return out ?? NO_PATTERNS;
   }
 }
 
-const NONE: readonly number[] = Object.freeze([]);
+/** Pattern indexes as a bitset: bit i of word i >> 5. */
+export type PatternBits = Uint32Array;
+
+/** The answer for most values: no pattern matches. Compared by identity. */
+export const NO_PATTERNS: PatternBits = new Uint32Array(0);
+
+export function hasPattern(bits: PatternBits, index: number): boolean {
+  const word = bits[index >>> 5];
+  return word !== undefined && (word & (1 << (index & 31))) !== 0;
+}
 
 interface Chunk {
   readonly set: RegexSet;
@@ -62,6 +79,12 @@ function buildChunks(patterns: readonly string[], offset: number, out: Chunk[]):
   const half = Math.ceil(patterns.length / 2);
   buildChunks(patterns.slice(0, half), offset, out);
   buildChunks(patterns.slice(half), offset + half, out);
+}
+
+/** The cached target lists and views that read a variable: what to forget when the variable changes. */
+export interface Dependents {
+  readonly targets: number[];
+  readonly views: number[];
 }
 
 /** Variables whose values change inside a phase (setvar, matches, clocks): their rules resolve afresh each time. */
@@ -90,11 +113,12 @@ function rulesOf(programs: readonly (readonly ProgramEntry[])[]): Rule[] {
   return out;
 }
 
-/** Sets `prefilter`, `prefilterIndex`, `targetsId` and `viewId` on every rule of the programs. */
+/** Sets `chainId`, `prefilter`, `prefilterIndex`, `targetsId` and `viewId` on every rule of the programs. */
 export function attachPrefilters(programs: readonly (readonly ProgramEntry[])[]): {
   sets: number;
   patterns: number;
   targetLists: number;
+  dependents: Map<string, Dependents>;
 } {
   const rules = rulesOf(programs);
   const index = new Map<string, number>();
@@ -113,7 +137,12 @@ export function attachPrefilters(programs: readonly (readonly ProgramEntry[])[])
   }
   const signatures = new Map<string, number>();
   const views = new Map<string, number>();
+  const chains = new Map<string, number>();
+  const dependents = new Map<string, Dependents>();
   for (const r of rules) {
+    let chainId = chains.get(r.transformKey);
+    if (chainId === undefined) chains.set(r.transformKey, (chainId = chains.size));
+    r.chainId = chainId;
     const sig = signature(r);
     if (sig === undefined) {
       r.targetsId = -1;
@@ -127,8 +156,14 @@ export function attachPrefilters(programs: readonly (readonly ProgramEntry[])[])
     let viewId = views.get(viewKey);
     if (viewId === undefined) views.set(viewKey, (viewId = views.size));
     r.viewId = viewId;
+    for (const t of r.targets) {
+      let d = dependents.get(t.variable);
+      if (!d) dependents.set(t.variable, (d = { targets: [], views: [] }));
+      if (!d.targets.includes(id)) d.targets.push(id);
+      if (!d.views.includes(viewId)) d.views.push(viewId);
+    }
   }
-  return { sets: chunks.length, patterns: patterns.length, targetLists: signatures.size };
+  return { sets: chunks.length, patterns: patterns.length, targetLists: signatures.size, dependents };
 }
 
 function signature(rule: Rule): string | undefined {

@@ -64,6 +64,8 @@ export interface Rule {
   transforms: readonly Transform[];
   /** Names of the transformations, joined: the key of the per-transaction transformation cache. */
   transformKey: string;
+  /** A small integer per distinct transformation chain (load time): where per-value caches keep its result. */
+  chainId: number;
   multiMatch: boolean;
   capture: boolean;
   /** The RE2.Sets that scan values for this rule's `@rx` pattern, and the pattern's index in them (load time). */

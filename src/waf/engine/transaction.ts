@@ -11,9 +11,9 @@ import { addCookies, decodePercent, processBody, processorFor, splitUri } from '
 import type { RequestInfo, ResponseInfo } from './request-data.js';
 import type { BodyProcessor, Ctl, EngineMode, Exclusion, Phase, Rule } from './rule.js';
 import { toSubject } from './regex.js';
-import { resolveTarget, type ValueView, type VarValue } from './variables.js';
+import { resolveTarget, type Derived, type ValueView, type VarValue } from './variables.js';
 import type { OperatorMatch } from './operators.js';
-import type { RegexPrefilter } from './prefilter.js';
+import { hasPattern, NO_PATTERNS, type PatternBits, type RegexPrefilter } from './prefilter.js';
 
 export class Transaction implements EvalContext {
   readonly ruleSet: RuleSet;
@@ -30,7 +30,7 @@ export class Transaction implements EvalContext {
   readonly errors: string[] = [];
 
   private readonly collections = new Map<string, ReadableCollection>();
-  private readonly scalars = new Map<string, string>();
+  private readonly scalars = new ScalarStore((name) => this.forget(name));
   private readonly tx = new VariableStore();
   private matchedVars = new Collection();
   private matchedVar: VarValue | undefined;
@@ -39,14 +39,19 @@ export class Transaction implements EvalContext {
   private removedMsgs = new Set<string>();
   private exclusionsById = new Map<number, Exclusion[]>();
   private tagExclusions: { tag: string; exclusion: Exclusion }[] = [];
+  /** Per rule id, the runtime exclusions above merged; emptied whenever a ctl adds one. */
+  private readonly exclusionCache = new Map<number, readonly Exclusion[] | undefined>();
   private readonly subjects = new Map<string, Buffer>();
+  private readonly scalarValues = new Map<string, VarValue>();
   private readonly transforms = new Map<string, Map<string, string>>();
-  /** Per target signature, the values resolved in the current phase (data only changes between phases). */
-  private valuesCache: (readonly VarValue[] | undefined)[] = [];
-  /** Per (target signature, transformation chain), the shared view of the current phase. */
-  private views: (ValueView | undefined)[] = [];
+  /**
+   * Per target signature, the values resolved, and per (signature, transformation chain) the shared view. Request
+   * data changes only between phases, and only the entries reading a changed variable are dropped (`forget`).
+   */
+  private readonly valuesCache: (readonly VarValue[] | undefined)[] = [];
+  private readonly views: (ValueView | undefined)[] = [];
   /** Per distinct value, the `@rx` patterns the prefilter found in it (null: a Set gave up, run them all). */
-  private readonly setMatches = new Map<string, readonly number[] | null>();
+  private readonly setMatches = new Map<string, PatternBits | null>();
   private skipPhasesUpTo = 0;
   private readonly started = Date.now();
 
@@ -179,8 +184,6 @@ export class Transaction implements EvalContext {
     if (this.mode === 'off') return;
     const keep = this.interruption;
     this.interruption = undefined;
-    this.valuesCache = [];
-    this.views = [];
     runPhase(this, 5);
     this.interruption = keep;
   }
@@ -188,8 +191,6 @@ export class Transaction implements EvalContext {
   private run(phase: Phase): Interruption | undefined {
     if (this.mode === 'off' || this.interruption) return this.interruption;
     if (phase <= this.skipPhasesUpTo) return undefined;
-    this.valuesCache = [];
-    this.views = [];
     const outcome: PhaseOutcome = runPhase(this, phase);
     if (outcome.kind === 'interrupted') this.interruption = outcome.interruption;
     return this.interruption;
@@ -204,6 +205,16 @@ export class Transaction implements EvalContext {
   private setCollection(name: string, c: Collection): void {
     this.collections.set(name, c);
     this.collections.set(`${name}_NAMES`, c.names());
+    this.forget(name);
+    this.forget(`${name}_NAMES`);
+  }
+
+  /** Drops the cached target lists and views that read a variable whose value just changed. */
+  private forget(name: string): void {
+    const d = this.ruleSet.dependents.get(name);
+    if (!d) return;
+    for (const id of d.targets) this.valuesCache[id] = undefined;
+    for (const id of d.views) this.views[id] = undefined;
   }
 
   private rebuildArgs(): void {
@@ -244,6 +255,14 @@ export class Transaction implements EvalContext {
       default:
         return this.scalars.get(name);
     }
+  }
+
+  scalarValue(name: string): VarValue | undefined {
+    const value = this.scalar(name);
+    if (value === undefined) return undefined;
+    let v = this.scalarValues.get(name);
+    if (v === undefined || v.value !== value) this.scalarValues.set(name, (v = { name, value }));
+    return v;
   }
 
   macroValue(ref: MacroRef): string | undefined {
@@ -296,50 +315,64 @@ export class Transaction implements EvalContext {
 
   transformedView(rule: Rule, view: ValueView): readonly string[] {
     if (view.transformed) return view.transformed;
-    const out: string[] = new Array<string>(view.values.length);
-    for (let i = 0; i < out.length; i++) out[i] = this.transformed(rule, view.values[i]!.value);
+    const values = view.values;
+    const out: string[] = new Array<string>(values.length);
+    for (let i = 0; i < out.length; i++) out[i] = this.derive(rule, values[i]!).transformed;
     return (view.transformed = out);
   }
 
+  /** The value through the rule's chain, once per (value object, chain) in the transaction. */
+  private derive(rule: Rule, v: VarValue): Derived {
+    const all = (v.derived ??= []);
+    let d = all[rule.chainId];
+    if (d === undefined) all[rule.chainId] = d = { transformed: this.transformed(rule, v.value) };
+    return d;
+  }
+
   mayMatchAny(rule: Rule, view: ValueView): boolean {
-    if (view.union === undefined) this.scan(rule, view);
-    return view.union === null || view.union!.has(rule.prefilterIndex);
+    if (view.hits === undefined) this.scan(rule, view);
+    if (!view.anyHits) return false;
+    return view.union === null || hasPattern(view.union!, rule.prefilterIndex);
   }
 
   mayMatchAt(rule: Rule, view: ValueView, i: number): boolean {
-    if (view.union === undefined) this.scan(rule, view);
-    const hits = view.hits![i];
-    return hits === null || hits!.includes(rule.prefilterIndex);
+    if (view.hits === undefined) this.scan(rule, view);
+    const hits = view.hits![i]!;
+    return hits === null || hasPattern(hits, rule.prefilterIndex);
   }
 
   mayMatch(rule: Rule, value: string): boolean {
     const hits = this.prefilterHits(rule.prefilter!, value);
-    return hits === null || hits.includes(rule.prefilterIndex);
+    return hits === null || hasPattern(hits, rule.prefilterIndex);
   }
 
   /** The prefilter's answer for one value, computed once per distinct value in the transaction. */
-  private prefilterHits(prefilter: RegexPrefilter, value: string): readonly number[] | null {
+  private prefilterHits(prefilter: RegexPrefilter, value: string): PatternBits | null {
     let hits = this.setMatches.get(value);
     if (hits === undefined) {
-      hits = prefilter.match(this.subject(value));
+      hits = value.length > 512 ? prefilter.match(this.subject(value)) : prefilter.matchValue(value);
       this.setMatches.set(value, hits);
     }
     return hits;
   }
 
-  /** Runs the prefilter over each transformed value of the view and keeps the union of their answers. */
+  /** The prefilter's answer for each transformed value of the view, and their union. */
   private scan(rule: Rule, view: ValueView): void {
-    const transformed = this.transformedView(rule, view);
-    const hits: (readonly number[] | null)[] = new Array<readonly number[] | null>(transformed.length);
-    let union: Set<number> | null = new Set();
-    for (let i = 0; i < transformed.length; i++) {
-      const h = this.prefilterHits(rule.prefilter!, transformed[i]!);
+    const values = view.values;
+    const hits: (PatternBits | null)[] = new Array<PatternBits | null>(values.length);
+    let union: Uint32Array | null | undefined;
+    for (let i = 0; i < values.length; i++) {
+      const d = this.derive(rule, values[i]!);
+      const h = d.hits === undefined ? (d.hits = this.prefilterHits(rule.prefilter!, d.transformed)) : d.hits;
       hits[i] = h;
+      if (h === NO_PATTERNS || union === null) continue;
       if (h === null) union = null;
-      else if (union) for (const x of h) union.add(x);
+      else if (union === undefined) union = Uint32Array.from(h);
+      else for (let w = 0; w < h.length; w++) union[w]! |= h[w]!;
     }
     view.hits = hits;
-    view.union = union;
+    view.anyHits = union !== undefined;
+    view.union = union ?? null;
   }
 
   operatorRun(rule: Rule, value: string): OperatorMatch | null {
@@ -421,6 +454,7 @@ export class Transaction implements EvalContext {
         this.removedMsgs.add(ctl.msg);
         break;
       case 'remove-target-by-id':
+        this.exclusionCache.clear();
         for (const [lo, hi] of ctl.ranges) {
           for (let id = lo; id <= hi && id - lo < 100000; id++) {
             const list = this.exclusionsById.get(id) ?? [];
@@ -430,6 +464,7 @@ export class Transaction implements EvalContext {
         }
         break;
       case 'remove-target-by-tag':
+        this.exclusionCache.clear();
         this.tagExclusions.push({ tag: ctl.tag, exclusion: ctl.exclusion });
         break;
       case 'remove-target-by-msg':
@@ -462,20 +497,41 @@ export class Transaction implements EvalContext {
   }
 
   runtimeExclusions(ruleId: number): readonly Exclusion[] | undefined {
+    if (this.exclusionsById.size === 0 && this.tagExclusions.length === 0) return undefined;
+    if (this.exclusionCache.has(ruleId)) return this.exclusionCache.get(ruleId);
     const byId = this.exclusionsById.get(ruleId);
-    if (this.tagExclusions.length === 0) return byId;
     const tags = this.currentRule?.tags;
-    if (!tags?.length) return byId;
     let merged: Exclusion[] | undefined;
-    for (const t of this.tagExclusions) {
-      if (!tags.includes(t.tag)) continue;
-      merged ??= byId ? [...byId] : [];
-      merged.push(t.exclusion);
+    if (tags?.length) {
+      for (const t of this.tagExclusions) {
+        if (!tags.includes(t.tag)) continue;
+        merged ??= byId ? [...byId] : [];
+        merged.push(t.exclusion);
+      }
     }
-    return merged ?? byId;
+    const out = merged ?? byId;
+    this.exclusionCache.set(ruleId, out);
+    return out;
   }
 
   log(record: MatchRecord): void {
     this.matches.push(record);
+  }
+}
+
+/** Single-valued request variables; a change of value tells the transaction which caches to drop. */
+class ScalarStore {
+  private readonly map = new Map<string, string>();
+
+  constructor(private readonly changed: (name: string) => void) {}
+
+  get(name: string): string | undefined {
+    return this.map.get(name);
+  }
+
+  set(name: string, value: string): void {
+    if (this.map.get(name) === value) return;
+    this.map.set(name, value);
+    this.changed(name);
   }
 }

@@ -1,11 +1,22 @@
 /** Which variables exist, and how a rule's targets turn into the (name, value) pairs its operator sees. */
 import type { Entry, ReadableCollection } from './collections.js';
 import type { Exclusion, KeyMatcher, Target } from './rule.js';
+import type { PatternBits } from './prefilter.js';
 
 export interface VarValue {
   /** `ARGS:id`, `REQUEST_HEADERS:User-Agent`, `REQUEST_FILENAME`: what MATCHED_VAR_NAME shows. */
   readonly name: string;
   readonly value: string;
+  /**
+   * Per transformation chain (by chain id): the transformed value and the prefilter's answer for it. A value object
+   * is shared by every rule that reads the same entry in a transaction, so each chain runs once per value.
+   */
+  derived?: Derived[];
+}
+
+export interface Derived {
+  readonly transformed: string;
+  hits?: PatternBits | null;
 }
 
 /**
@@ -16,9 +27,11 @@ export interface ValueView {
   readonly values: readonly VarValue[];
   transformed?: readonly string[];
   /** Per value, the indexes of the prefilter Set's patterns that matched it; null where the Set gave up. */
-  hits?: readonly (readonly number[] | null)[];
-  /** Every index in `hits`, or null when any value needs its patterns run one by one. */
-  union?: ReadonlySet<number> | null;
+  hits?: readonly (PatternBits | null)[];
+  /** Whether any value has a prefilter answer other than "no pattern matches". */
+  anyHits?: boolean;
+  /** When `anyHits`: every index in `hits`, or null when some value needs its patterns run one by one. */
+  union?: PatternBits | null;
 }
 
 /** What the resolver asks of a transaction. */
@@ -27,6 +40,8 @@ export interface VariableSource {
   scalar(name: string): string | undefined;
   /** Exclusions added at run time by ctl:ruleRemoveTarget* for this rule. */
   runtimeExclusions(ruleId: number): readonly Exclusion[] | undefined;
+  /** The shared value object of a scalar variable (undefined value: the variable is absent). */
+  scalarValue(name: string): VarValue | undefined;
 }
 
 export const COLLECTIONS = new Set([
@@ -176,7 +191,7 @@ export function resolveTarget(
       if (!keyMatches(target, e)) continue;
       if ((exclusions.length || runtime) && excluded(v, e, lists)) continue;
       if (target.count) count++;
-      else out.push({ name: `${v}:${e.key}`, value: e.value });
+      else out.push((e.seen ??= { name: `${v}:${e.key}`, value: e.value }));
     }
     if (target.count) out.push({ name: v, value: String(count) });
     return;
@@ -187,7 +202,7 @@ export function resolveTarget(
   }
   // A scalar is excluded whole (`!REQUEST_FILENAME`, `ctl:ruleRemoveTargetByTag=...;REQUEST_FILENAME`).
   const gone = (list: readonly Exclusion[] | undefined) => list?.some((x) => x.variable === v) ?? false;
-  const value = gone(exclusions) || gone(runtime) ? undefined : src.scalar(v);
+  const value = gone(exclusions) || gone(runtime) ? undefined : src.scalarValue(v);
   if (target.count) out.push({ name: v, value: value === undefined ? '0' : '1' });
-  else if (value !== undefined) out.push({ name: v, value });
+  else if (value !== undefined) out.push(value);
 }

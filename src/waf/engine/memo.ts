@@ -1,0 +1,25 @@
+/**
+ * Answers of pure functions of one value, kept across requests. Real traffic repeats most of its values (the same
+ * browser sends the same User-Agent, Accept and cookies on every request), so the detectors and the regex prefilter
+ * remember them. Bounded twice: long values are never kept, and a full memo starts over, so a client that sends
+ * endless distinct values costs only the work it would have cost without the memo.
+ */
+export class ValueMemo<T> {
+  private map = new Map<string, T>();
+
+  constructor(
+    private readonly capacity = 8192,
+    private readonly maxKeyLength = 512,
+  ) {}
+
+  get(value: string, compute: (value: string) => T): T {
+    if (value.length > this.maxKeyLength) return compute(value);
+    let out = this.map.get(value);
+    if (out === undefined && !this.map.has(value)) {
+      out = compute(value);
+      if (this.map.size >= this.capacity) this.map = new Map();
+      this.map.set(value, out);
+    }
+    return out as T;
+  }
+}
