@@ -32,6 +32,7 @@ export class Pipeline {
   private readonly responseHeaders: Array<[string, HeadHook]>;
   private readonly responseBody: Array<[string, BodyHook]>;
   private readonly log: Array<[string, (x: Exchange, o: Outcome) => void]>;
+  private readonly holders: readonly Stage[];
   private readonly onFailure: (f: StageFailure) => void;
 
   constructor(stages: readonly Stage[], onFailure: (f: StageFailure) => void = () => {}) {
@@ -46,10 +47,24 @@ export class Pipeline {
     this.responseBody = reversed.flatMap((s) => bind(s, s.onResponseBody));
     this.log = reversed.flatMap((s) => bind(s, s.onLog));
     this.holdsRequestBody = stages.some((s) => s.holdsRequestBody === true);
+    this.holders = stages.filter((s) => typeof s.responseHoldBytes === 'function');
     this.hasRequestBodyHooks = this.requestBody.length > 0;
     this.hasResponseHeaderHooks = this.responseHeaders.length > 0;
     this.hasResponseBodyHooks = this.responseBody.length > 0;
     this.hasResponseHooks = this.hasResponseHeaderHooks || this.hasResponseBodyHooks;
+  }
+
+  /** The most any stage wants held of this response's body (0: stream it). */
+  responseHoldBytes(x: Exchange): number {
+    let most = 0;
+    for (const s of this.holders) {
+      try {
+        most = Math.max(most, s.responseHoldBytes!(x));
+      } catch {
+        // A stage that cannot say holds nothing back; its body hook still runs and can cut the stream.
+      }
+    }
+    return most;
   }
 
   onRequestHeaders(x: Exchange): Step {

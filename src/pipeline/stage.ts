@@ -86,6 +86,12 @@ export interface Stage {
   onRequestHeaders?(x: Exchange): Step;
   onRequestBody?(x: Exchange, chunk: Uint8Array, last: boolean): Step;
   onResponseHeaders?(x: Exchange): Step;
+  /**
+   * Asked after the response headers passed every stage: how many body bytes the gateway should hold back from the
+   * client (headers included) while onResponseBody decides, so that a verdict of `end` can still replace the whole
+   * response. 0 streams as usual. A body longer than the largest answer streams once that much has been held.
+   */
+  responseHoldBytes?(x: Exchange): number;
   onResponseBody?(x: Exchange, chunk: Uint8Array, last: boolean): Step;
   /** Always runs, after the response is done or the client has gone. Must not throw or block. */
   onLog?(x: Exchange, outcome: Outcome): void;

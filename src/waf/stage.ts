@@ -1,7 +1,7 @@
 /**
  * The WAF on the gateway's pipeline: phase 1 on request headers, phase 2 on the held request body, phase 3 on
- * response headers, phase 4 on the response body (inspected up to the limit), phase 5 and the security event when
- * the exchange is logged.
+ * response headers, phase 4 on the response body (held back from the client and inspected up to the limit, so a
+ * block replaces the whole response), phase 5 and the security event when the exchange is logged.
  */
 import client from 'prom-client';
 import { CONTINUE, end, type Exchange, type Outcome, type Stage, type Step } from '../pipeline/index.js';
@@ -17,6 +17,8 @@ interface State {
   readonly tx: Transaction;
   response: Buffer[];
   responseBytes: number;
+  /** Phase 4 has run. */
+  inspected?: boolean;
 }
 
 export const wafMetrics = {
@@ -98,20 +100,32 @@ export class WafStage implements Stage {
     return verdict(state.tx.processResponseHeaders({ status: x.response.status, protocol, headers }));
   }
 
+  /** Inspected bodies are held (up to the inspection limit) so that phase 4 can still replace the response. */
+  responseHoldBytes(x: Exchange): number {
+    const state = x.notes.get(KEY) as State | undefined;
+    return state?.tx.wantsResponseBody() ? this.waf.ruleSet.settings.responseBodyLimit : 0;
+  }
+
   onResponseBody(x: Exchange, chunk: Uint8Array, last: boolean): Step {
     const state = x.notes.get(KEY) as State | undefined;
-    if (!state) return CONTINUE;
+    if (!state || state.inspected) return CONTINUE;
     const tx = state.tx;
-    if (!tx.wantsResponseBody()) return last ? verdict(tx.processResponseBody(undefined)) : CONTINUE;
+    if (!tx.wantsResponseBody()) {
+      if (!last) return CONTINUE;
+      state.inspected = true;
+      return verdict(tx.processResponseBody(undefined));
+    }
     const limit = this.waf.ruleSet.settings.responseBodyLimit;
     if (state.responseBytes < limit && chunk.byteLength > 0) {
       const take = Math.min(chunk.byteLength, limit - state.responseBytes);
       state.response.push(Buffer.from(chunk.buffer, chunk.byteOffset, take));
       state.responseBytes += take;
     }
-    if (!last) return CONTINUE;
+    // Phase 4 runs at the end of the body or as soon as the limit is reached (the gateway still holds it all).
+    if (!last && state.responseBytes < limit) return CONTINUE;
     const body = Buffer.concat(state.response, state.responseBytes).toString('latin1');
     state.response = [];
+    state.inspected = true;
     return verdict(tx.processResponseBody(body));
   }
 

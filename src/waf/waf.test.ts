@@ -15,11 +15,28 @@ import { loadWaf } from './waf.js';
 const crs = locateCrs(undefined, process.cwd());
 
 let origin: TestOrigin;
+const LEAK = '<p>You have an error in your SQL syntax; check the manual that corresponds to your MySQL server</p>';
 let gw: TestGateway;
 
 before(async () => {
   assert.ok(crs.ok, crs.ok ? '' : crs.message);
-  origin = await startOrigin('o');
+  origin = await startOrigin('o', (req, res) => {
+    const leak = LEAK;
+    if (req.url === '/leak') return void res.writeHead(200, { 'content-type': 'text/html' }).end(leak);
+    if (req.url === '/big-leak') {
+      // 600 KiB in many writes, the leak in the first kilobyte: phase 4 must decide before any of it leaves.
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.write(leak);
+      for (let i = 0; i < 60; i++) res.write('<p>' + 'x'.repeat(10_233) + '</p>');
+      return void res.end();
+    }
+    if (req.url === '/big-clean') {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      for (let i = 0; i < 60; i++) res.write('<p>' + 'x'.repeat(10_233) + '</p>');
+      return void res.end(leak); // past the 512 KiB inspection limit: streamed, not inspected
+    }
+    res.writeHead(200, { 'content-type': 'text/plain', 'x-origin': 'o' }).end('ok from o');
+  });
   gw = await startGateway(`
 listeners: [{ name: public, address: "127.0.0.1:0" }]
 pools: { main: { origins: [{ url: "${origin.url}" }] } }
@@ -147,4 +164,17 @@ test('a route exclusion takes one argument out of a family of rules', async () =
   assert.ok(ex.some((m) => m.id === 932160 && m.variable === 'ARGS:path'));
   const ot = await matchesOf(other.headers['x-request-id'] as string);
   assert.ok(ot.some((m) => m.id === 930120 && m.variable === 'ARGS:x'));
+});
+
+test('phase 4 holds an inspected response body: a leaking page is replaced by 403 before any byte leaves', async () => {
+  for (const path of ['/leak', '/big-leak']) {
+    const r = await request(`${gw.url}${path}`, { headers: { host: 'example.com' } });
+    assert.equal(r.status, 403, path);
+    assert.doesNotMatch(r.body, /SQL syntax|xxxx/, `${path}: nothing of the origin's body reached the client`);
+    assert.equal((JSON.parse(r.body) as { code: string }).code, 'waf:blocked');
+  }
+  // A body longer than the inspection limit (512 KiB) is inspected up to it, then streamed on.
+  const big = await request(`${gw.url}/big-clean`, { headers: { host: 'example.com' } });
+  assert.equal(big.status, 200);
+  assert.equal(big.body.length, 60 * 10_240 + LEAK.length);
 });

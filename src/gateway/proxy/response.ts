@@ -90,6 +90,19 @@ export function createSink(c: SinkContext): ResponseSink {
     return false;
   };
 
+  /** The body held back while a stage decides (see Stage.responseHoldBytes); nothing has reached the client. */
+  let held: { chunks: Uint8Array[]; bytes: number; limit: number } | undefined;
+  const release = () => {
+    const h = held!;
+    held = undefined;
+    res.writeHead(x.response!.status, x.response!.headers);
+    for (const chunk of h.chunks) (res as ServerResponse).write(chunk);
+  };
+  const refuseHeld = (v: Ended) => {
+    held = undefined;
+    refuseHeaders(v);
+  };
+
   const refuseHeaders = (v: Ended) => {
     ended = true;
     c.setReason(v.reason);
@@ -110,7 +123,12 @@ export function createSink(c: SinkContext): ResponseSink {
       x.response = { status, headers };
       sequence(
         () => (pipeline.hasResponseHeaderHooks ? pipeline.onResponseHeaders(x) : { kind: 'continue' }),
-        (v) => (v.kind === 'end' ? refuseHeaders(v) : res.writeHead(x.response!.status, x.response!.headers)),
+        (v) => {
+          if (v.kind === 'end') return refuseHeaders(v);
+          const limit = bodyHooks ? pipeline.responseHoldBytes(x) : 0;
+          if (limit > 0) held = { chunks: [], bytes: 0, limit };
+          else res.writeHead(x.response!.status, x.response!.headers);
+        },
       );
       return true;
     },
@@ -122,8 +140,14 @@ export function createSink(c: SinkContext): ResponseSink {
         () => (bodyHooks ? pipeline.onResponseBody(x, chunk, false) : { kind: 'continue' }),
         (v) => {
           if (cut) return;
-          if (v.kind === 'end') cutStream(v.reason, 'a stage ended the response after its headers were sent');
-          else (res as ServerResponse).write(chunk);
+          if (v.kind === 'end') {
+            if (held) refuseHeld(v);
+            else cutStream(v.reason, 'a stage ended the response after its headers were sent');
+          } else if (held) {
+            held.chunks.push(chunk);
+            held.bytes += chunk.length;
+            if (held.bytes > held.limit) release();
+          } else (res as ServerResponse).write(chunk);
         },
       );
     },
@@ -136,8 +160,11 @@ export function createSink(c: SinkContext): ResponseSink {
         () => (bodyHooks ? pipeline.onResponseBody(x, new Uint8Array(0), true) : { kind: 'continue' }),
         (v) => {
           if (cut) return;
-          if (v.kind === 'end') cutStream(v.reason, 'a stage ended the response after its headers were sent');
-          else {
+          if (v.kind === 'end') {
+            if (held) refuseHeld(v);
+            else cutStream(v.reason, 'a stage ended the response after its headers were sent');
+          } else {
+            if (held) release();
             ended = true;
             res.end();
           }
