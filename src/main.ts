@@ -10,12 +10,18 @@ import { parseArgs } from 'node:util';
 import { formatProblem, loadConfigFile, DEFAULT_CONFIG_YAML } from './config/index.js';
 import { configureProcessLogger, log } from './observability/index.js';
 import { fileReloader, runPrimary, runWorker, startSingle } from './process/index.js';
+import type { Config } from './config/index.js';
+import { installCrs, locateCrs, PINNED_CRS_VERSION } from './waf/index.js';
 
 const USAGE = `usage:
   bulwark [start] [-c FILE]     run the gateway; without -c, the embedded default
                                 (data plane http://127.0.0.1:8080, admin http://127.0.0.1:9901)
   bulwark check -c FILE         validate FILE and print every problem; exit 0 when valid, 1 otherwise
   bulwark default-config        print the embedded default configuration
+  bulwark crs install [--version V] [--from DIR|ARCHIVE] [--dest DIR]
+                                install an OWASP CRS release into the cache (default: the pinned
+                                ${PINNED_CRS_VERSION}, downloaded from github.com and verified)
+  bulwark crs where             print the CRS release the gateway would use
   bulwark --version`;
 
 async function main(argv: string[]): Promise<number> {
@@ -23,6 +29,7 @@ async function main(argv: string[]): Promise<number> {
     runWorker();
     return -1;
   }
+  if (argv[0] === 'crs') return crsCommand(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -73,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
     console.error('bulwark: the configuration has problems; nothing was started');
     return 1;
   }
+  if (!(await crsReady(r.loaded.config, r.loaded.baseDir))) return 1;
   const loaded = r.loaded;
   configureProcessLogger(loaded.config.log);
   const reloadFrom = fileReloader(configPath);
@@ -119,3 +127,63 @@ main(process.argv.slice(2)).then(
     process.exit(1);
   },
 );
+
+async function crsCommand(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { version: { type: 'string' }, from: { type: 'string' }, dest: { type: 'string' } },
+    });
+  } catch (err) {
+    console.error(`bulwark crs: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const sub = parsed.positionals[0];
+  if (sub === 'where') {
+    const where = locateCrs(undefined, process.cwd());
+    if (!where.ok) {
+      console.error(where.message);
+      return 1;
+    }
+    console.log(where.dir);
+    return 0;
+  }
+  if (sub !== 'install') {
+    console.error(`bulwark crs: expected "install" or "where"\n${USAGE}`);
+    return 2;
+  }
+  const { version, from, dest } = parsed.values;
+  const r = await installCrs({ version, from, dest });
+  if (!r.ok) {
+    console.error(`bulwark crs install: ${r.message}`);
+    return 1;
+  }
+  const check = r.verified
+    ? 'verified against the pinned digest'
+    : 'not verified: Bulwark pins only ' + PINNED_CRS_VERSION;
+  console.log(`crs: installed OWASP CRS v${r.version} into ${r.dir} (digest ${r.digest}, ${check})`);
+  return 0;
+}
+
+/**
+ * When the configuration runs the WAF on CRS and names no folder, and none is found where Bulwark looks, the
+ * pinned release is downloaded into the cache once; without network, the message says exactly what to run.
+ */
+async function crsReady(config: Config, baseDir: string): Promise<boolean> {
+  const usesWaf = (config.routes ?? []).some((route) => route.stages?.waf !== undefined);
+  if (!usesWaf || config.waf?.crs?.enabled === false || config.waf?.crs?.dir !== undefined) return true;
+  if (locateCrs(undefined, baseDir).ok) return true;
+  console.error(`bulwark: no OWASP CRS release found; downloading v${PINNED_CRS_VERSION} into the cache`);
+  const r = await installCrs({ timeoutSeconds: 60 });
+  if (r.ok) {
+    console.error(`bulwark: installed OWASP CRS v${r.version} into ${r.dir} (verified)`);
+    return true;
+  }
+  const where = locateCrs(undefined, baseDir);
+  console.error(`bulwark: ${r.message}`);
+  if (!where.ok) console.error(`bulwark: ${where.message}`);
+  console.error('bulwark: nothing was started');
+  return false;
+}

@@ -8,6 +8,7 @@ import type { Waf } from './waf.js';
 export { loadWaf, Waf, type WafLoad, type WafProfile } from './waf.js';
 export { WafSchema, WafRouteSchema, type WafConfig, type WafRouteConfig } from './schema.js';
 export { locateCrs, cacheDir, isCrsRelease, PINNED_CRS_VERSION } from './crs.js';
+export { installCrs, crsTreeDigest, PINNED_CRS_DIGEST, type InstallResult } from './crs-install.js';
 export { wafMetrics } from './stage.js';
 export { inspectRefused, parseRawHead, type RefusedRequest } from './refused.js';
 
