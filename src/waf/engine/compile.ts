@@ -8,6 +8,8 @@ import type { Directive, SecLangProblem, VariableSpec } from '../seclang/types.j
 import { applyActions, emptyFields, keyMatcher, parseIdRanges, type ActionFields } from './compile-actions.js';
 import { compileOperator } from './operators.js';
 import { attachPrefilters, type Dependents } from './prefilter.js';
+import { ValueMemo } from './memo.js';
+import type { Derived } from './variables.js';
 import { isMarker, type Exclusion, type Phase, type ProgramEntry, type Rule, type Target } from './rule.js';
 import { applySetting, defaultSettings, type EngineSettings } from './settings.js';
 import { KNOWN_VARIABLES } from './variables.js';
@@ -21,6 +23,11 @@ export interface RuleSet {
   readonly ruleCount: number;
   /** Per variable, the cached target lists and views that read it (set once the programs are final). */
   dependents: ReadonlyMap<string, Dependents>;
+  /**
+   * Per short value, its transformed forms and prefilter answers by chain id, kept across requests. Pure functions of
+   * the value, so sharing them is safe; bounded (see ValueMemo).
+   */
+  readonly derivedMemo: ValueMemo<Derived[]>;
   /** Accepted but worth saying at start, e.g. an operator Bulwark does not implement yet. */
   readonly warnings: readonly string[];
 }
@@ -304,5 +311,5 @@ function layout(
       jumps[p]!.set(e, program.length);
     });
   }
-  return { settings, programs, jumps, ruleCount, warnings, dependents: new Map() };
+  return { settings, programs, jumps, ruleCount, warnings, dependents: new Map(), derivedMemo: new ValueMemo(4096) };
 }

@@ -323,7 +323,8 @@ export class Transaction implements EvalContext {
 
   /** The value through the rule's chain, once per (value object, chain) in the transaction. */
   private derive(rule: Rule, v: VarValue): Derived {
-    const all = (v.derived ??= []);
+    // Short values share their derived forms across requests (the same header arrives again and again).
+    const all = (v.derived ??= v.value.length <= 512 ? this.ruleSet.derivedMemo.get(v.value, () => []) : []);
     let d = all[rule.chainId];
     if (d === undefined) all[rule.chainId] = d = { transformed: this.transformed(rule, v.value) };
     return d;

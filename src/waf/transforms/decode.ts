@@ -28,6 +28,29 @@ export function narrow(cp: number): number {
 
 function decodeUrl(s: string, unicode: boolean): string {
   if (!s.includes('%') && !s.includes('+')) return s;
+  // Byte strings decode into a byte buffer: one pass, no string built a character at a time.
+  const out = Buffer.allocUnsafe(s.length);
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0xff) return decodeUrlWide(s, unicode);
+    if (c === 43) {
+      out[n++] = 32;
+    } else if (c === 37) {
+      if (unicode && (s[i + 1] === 'u' || s[i + 1] === 'U') && isHex4(s, i + 2)) {
+        out[n++] = narrow(hexAt(s, i + 2, 4));
+        i += 5;
+      } else if (isHex(s, i + 1) && isHex(s, i + 2)) {
+        out[n++] = hexAt(s, i + 1, 2);
+        i += 2;
+      } else out[n++] = c;
+    } else out[n++] = c;
+  }
+  return out.toString('latin1', 0, n);
+}
+
+/** The same for a string holding characters above 0xFF (not a byte string): kept as they are. */
+function decodeUrlWide(s: string, unicode: boolean): string {
   let out = '';
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
