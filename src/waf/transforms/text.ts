@@ -150,7 +150,8 @@ export function normalizePath(s: string): string {
   const absolute = s.startsWith('/');
   const trailing = s.endsWith('/') || s.endsWith('/.') || s.endsWith('/..') || s === '.' || s === '..';
   const out: string[] = [];
-  for (const seg of s.split('/')) {
+  // Runs of slashes only make empty segments, which are skipped: collapse them first (64 KiB of `/` is one split).
+  for (const seg of s.replace(/\/{2,}/g, '/').split('/')) {
     if (seg === '' || seg === '.') continue;
     if (seg === '..') {
       if (out.length && out[out.length - 1] !== '..') out.pop();
