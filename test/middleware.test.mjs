@@ -84,3 +84,27 @@ for (const name of ['node:http', 'express', 'fastify']) {
     },
   );
 }
+
+test(
+  'node:http: bodies written in pieces arrive whole, other types stream, HEAD and an empty body work',
+  { skip: !crs.ok && 'no CRS release found' },
+  async () => {
+    const { url } = servers['node:http'];
+    const stream = await fetch(`${url}/stream`);
+    assert.equal(stream.status, 200);
+    assert.equal(await stream.text(), '<p>part 0</p><p>part 1</p><p>part 2</p><p>part 3</p><p>part 4</p><p>done</p>');
+    const json = await fetch(`${url}/json`);
+    assert.equal(json.status, 200);
+    assert.deepEqual(await json.json(), { items: [1, 2, 3] });
+    const head = await fetch(`${url}/`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(await head.text(), '');
+    const empty = await fetch(`${url}/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '',
+    });
+    assert.equal(empty.status, 200);
+    assert.equal(await empty.text(), '');
+  },
+);

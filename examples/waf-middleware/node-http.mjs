@@ -12,6 +12,20 @@ export function createServer(options = {}) {
       req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(Buffer.concat(parts)));
       return;
     }
+    if (req.url === '/stream') {
+      // Written in pieces, as a template engine or a proxy would: held until phase 4, then sent whole.
+      res.setHeader('content-type', 'text/html');
+      for (let i = 0; i < 5; i++) res.write(`<p>part ${i}</p>`);
+      res.end('<p>done</p>');
+      return;
+    }
+    if (req.url === '/json') {
+      // Not an inspected type: streams as it is written.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"items":[');
+      res.end('1,2,3]}');
+      return;
+    }
     if (req.url === '/leak') {
       res.writeHead(200, { 'content-type': 'text/html' });
       res.end('<p>You have an error in your SQL syntax; check the manual that corresponds to your MySQL server</p>');
