@@ -325,7 +325,20 @@ function sendBlocked(res: ServerResponse, i: Interruption, id: string): void {
     res.destroy();
     return;
   }
-  sendProblem(res, i.status, id, 'The request was blocked by the web application firewall.');
+  sendProblem(res, i.status, id, BLOCKED);
+}
+
+const BLOCKED = 'The request was blocked by the web application firewall.';
+
+/** RFC 9457 problem details, the same shape for every framework. */
+function problemBody(status: number, id: string, detail = BLOCKED) {
+  return {
+    type: 'https://bulwark.dev/problems/waf-blocked',
+    title: status === 413 ? 'Request body too large' : 'Forbidden',
+    status,
+    detail,
+    request_id: id,
+  };
 }
 
 function sendProblem(res: ServerResponse, status: number, id: string, detail: string): void {
@@ -333,13 +346,7 @@ function sendProblem(res: ServerResponse, status: number, id: string, detail: st
     res.destroy();
     return;
   }
-  const body = JSON.stringify({
-    type: 'https://bulwark.dev/problems/waf-blocked',
-    title: status === 413 ? 'Request body too large' : 'Forbidden',
-    status,
-    detail,
-    request_id: id,
-  });
+  const body = JSON.stringify(problemBody(status, id, detail));
   res.writeHead(status, {
     'content-type': 'application/problem+json',
     'content-length': Buffer.byteLength(body),
@@ -392,13 +399,11 @@ type FastifyPlugin = ((app: FastifyLike) => Promise<void>) & { [k: symbol]: unkn
 function fastifyPlugin(waf: Waf, profile: WafProfile, emit: (e: WafEvent) => void): FastifyPlugin {
   const txs = new WeakMap<IncomingMessage, { tx: Transaction; id: string }>();
   const problem = (reply: FastifyReplyLike, i: Interruption, id: string) =>
-    reply.code(i.status).header('content-type', 'application/problem+json').header('x-request-id', id).send({
-      type: 'https://bulwark.dev/problems/waf-blocked',
-      title: 'Forbidden',
-      status: i.status,
-      detail: 'The request was blocked by the web application firewall.',
-      request_id: id,
-    });
+    reply
+      .code(i.status)
+      .header('content-type', 'application/problem+json')
+      .header('x-request-id', id)
+      .send(problemBody(i.status, id));
 
   const plugin = async (app: FastifyLike) => {
     app.addHook('onRequest', (async (request: FastifyRequestLike, reply: FastifyReplyLike) => {
@@ -440,13 +445,7 @@ function fastifyPlugin(waf: Waf, profile: WafProfile, emit: (e: WafEvent) => voi
       if (!stop) return payload;
       for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
       reply.code(stop.status).header('content-type', 'application/problem+json').header('x-request-id', state.id);
-      return JSON.stringify({
-        type: 'https://bulwark.dev/problems/waf-blocked',
-        title: 'Forbidden',
-        status: stop.status,
-        detail: 'The request was blocked by the web application firewall.',
-        request_id: state.id,
-      });
+      return JSON.stringify(problemBody(stop.status, state.id));
     }) as never);
     app.addHook('onResponse', (async (request: FastifyRequestLike, reply: FastifyReplyLike) => {
       const state = txs.get(request.raw);
