@@ -20,6 +20,8 @@ function limitsOf(loaded: LoadedConfig): ListenerLimits {
     uriBytes: toBytes(l?.uri_bytes ?? '8KiB'),
     headersTimeoutMs: toMs(l?.headers_timeout ?? '10s'),
     keepAliveTimeoutMs: toMs(l?.keepalive_timeout ?? '60s'),
+    connectionsPerClient: l?.connections_per_client,
+    connectionsTotal: l?.connections_total,
   };
 }
 

@@ -205,6 +205,22 @@ export const LimitsSchema = Type.Object(
     uri_bytes: Type.Optional(Size('Longest request target; 414 past it.', '8KiB')),
     headers_timeout: Type.Optional(Duration('Request headers must be complete within this; 408 past it.', '10s')),
     keepalive_timeout: Type.Optional(Duration('Idle keep-alive connections close after this.', '60s')),
+    connections_per_client: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        errorHint: 'a positive number of connections',
+        description:
+          'Concurrent connections one client address may hold, per worker; more are closed at once. Unset: no ' +
+          'limit (the right setting behind a load balancer that is the peer of every connection).',
+      }),
+    ),
+    connections_total: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        errorHint: 'a positive number of connections',
+        description: 'Concurrent client connections per listener and worker; more are closed at once.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

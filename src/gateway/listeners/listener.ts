@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { splitAddress } from '../../config/index.js';
 import { BulwarkError } from '../../errors.js';
 import { log, metrics } from '../../observability/index.js';
+import { ConnectionGuard } from './connection-guard.js';
 import type { ClientRequest, ClientResponse } from '../handler.js';
 import { problemBody, problemHeaders, rawProblemResponse } from '../problem.js';
 import type { ListenerConfig } from '../schema.js';
@@ -24,6 +25,10 @@ export interface ListenerLimits {
   readonly uriBytes: number;
   readonly headersTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
+  /** Concurrent connections per client address (the TCP peer), per worker; undefined: no limit. */
+  readonly connectionsPerClient?: number;
+  /** Concurrent connections on this listener, per worker; undefined: no limit. */
+  readonly connectionsTotal?: number;
 }
 
 export interface ListenerDeps {
@@ -74,6 +79,7 @@ export class Listener {
   private readonly sockets = new Set<net.Socket>();
   private certificates?: CertificateTable;
   private connections;
+  private readonly guard: ConnectionGuard;
 
   constructor(
     private readonly config: ListenerConfig,
@@ -82,6 +88,7 @@ export class Listener {
   ) {
     this.name = config.name;
     this.connections = metrics.openConnections.labels(config.name);
+    this.guard = new ConnectionGuard(config.name, limits.connectionsPerClient, limits.connectionsTotal);
     if (config.tls) this.certificates = loadCertificates(config.tls, deps.baseDir);
     this.build();
   }
@@ -167,6 +174,7 @@ export class Listener {
       this.front = this.h1;
     }
     this.front.on('connection', (socket: net.Socket) => {
+      if (!this.guard.admit(socket)) return;
       this.sockets.add(socket);
       this.connections.inc();
       socket.once('close', () => {
