@@ -108,3 +108,39 @@ test(
     assert.equal(await empty.text(), '');
   },
 );
+
+test(
+  'node:http2: the middleware reads :authority as Host and blocks over HTTP/2',
+  { skip: !crs.ok && 'no CRS release found' },
+  async () => {
+    const http2 = await import('node:http2');
+    const { createWaf } = await import('bulwark/waf');
+    const seen = [];
+    const waf = createWaf({ onEvent: (e) => seen.push(e) });
+    const server = http2.createServer((req, res) => waf(req, res, () => res.writeHead(200).end('hello')));
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    const client = http2.connect(`http://127.0.0.1:${server.address().port}`);
+    const get = (path) =>
+      new Promise((resolve, reject) => {
+        const r = client.request({ ':path': path, 'user-agent': 'test', accept: 'text/plain' });
+        let status;
+        let body = '';
+        r.on('response', (h) => (status = h[':status']));
+        r.on('data', (d) => (body += d));
+        r.on('end', () => resolve({ status, body }));
+        r.on('error', reject);
+      });
+    try {
+      assert.deepEqual(await get('/?q=hello'), { status: 200, body: 'hello' });
+      const blocked = await get('/?id=1%27%20OR%20%271%27=%271');
+      assert.equal(blocked.status, 403);
+      await new Promise((r) => setTimeout(r, 50));
+      const ids = seen.flatMap((e) => e.matches.map((m) => m.id));
+      assert.ok(ids.includes(942100));
+      assert.ok(!ids.includes(920280), 'no "missing Host header" match: :authority stands for Host');
+    } finally {
+      client.close();
+      await new Promise((r) => server.close(r));
+    }
+  },
+);

@@ -12,7 +12,7 @@ import type { Interruption } from './engine/evaluate.js';
 import type { Transaction } from './engine/transaction.js';
 import { maskSecrets } from './mask.js';
 import type { WafConfig, WafRouteConfig } from './schema.js';
-import { eventMatch, scores } from './stage.js';
+import { eventMatch, headerPairs, scores } from './stage.js';
 import { loadWaf, type Waf, type WafProfile } from './waf.js';
 
 export interface CreateWafOptions {
@@ -130,14 +130,13 @@ function requestId(req: IncomingMessage): string {
 }
 
 function requestInfo(req: IncomingMessage) {
-  const headers: [string, string][] = [];
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i]!, req.rawHeaders[i + 1]!]);
   const h2 = req.httpVersion.startsWith('2');
+  const authority = req.headers[':authority'];
   return {
     method: req.method ?? 'GET',
     uri: req.url ?? '/',
     protocol: `HTTP/${req.httpVersion}`,
-    headers: h2 ? headers.filter(([n]) => !n.startsWith(':')) : headers,
+    headers: headerPairs(req.rawHeaders, h2, typeof authority === 'string' ? authority : undefined),
     clientAddress: (req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
     clientPort: req.socket.remotePort ?? 0,
   };

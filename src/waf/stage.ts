@@ -51,17 +51,13 @@ export class WafStage implements Stage {
     if (this.profile.mode === 'off') return CONTINUE;
     const tx = this.waf.transaction(x.id, this.profile);
     x.notes.set(KEY, { tx, response: [], responseBytes: 0 } satisfies State);
-    const raw = x.request.rawHeaders;
-    const headers: [string, string][] = [];
-    for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i]!, raw[i + 1]!]);
     const isH2 = x.request.httpVersion.startsWith('2');
-    if (isH2 && x.request.host) headers.push(['Host', x.request.host]);
     return verdict(
       tx.processRequestHeaders({
         method: x.request.method,
         uri: x.request.target,
         protocol: `HTTP/${x.request.httpVersion}`,
-        headers: isH2 ? headers.filter(([n]) => !n.startsWith(':')) : headers,
+        headers: headerPairs(x.request.rawHeaders, isH2, x.request.host),
         clientAddress: x.client.address,
         clientPort: 0,
       }),
@@ -155,6 +151,20 @@ export class WafStage implements Stage {
       errors: tx.errors,
     });
   }
+}
+
+/**
+ * Request headers as the engine reads them: (name, value) pairs in arrival order. HTTP/2 pseudo-headers are left
+ * out and `:authority` becomes the Host header CRS expects (920280 flags a request without one).
+ */
+export function headerPairs(raw: readonly string[], http2: boolean, host?: string): [string, string][] {
+  const headers: [string, string][] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (http2 && raw[i]!.startsWith(':')) continue;
+    headers.push([raw[i]!, raw[i + 1]!]);
+  }
+  if (http2 && host && !headers.some(([n]) => n.toLowerCase() === 'host')) headers.push(['Host', host]);
+  return headers;
 }
 
 function verdict(i: Interruption | undefined): Step {
