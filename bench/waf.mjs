@@ -209,6 +209,17 @@ routes:
   const test = spawnSync('nginx', ['-t', '-c', nginxConf], { encoding: 'utf8' });
   if (test.status !== 0) throw new Error(`nginx -t failed:\n${test.stderr}`);
 
+  try {
+    await measure(dir, config, nginxConf, originPort, nginxPort, bulwarkPort, crs.dir);
+  } finally {
+    // SIGKILL on nginx's master would orphan its workers: ask it to stop first.
+    spawnSync('nginx', ['-c', nginxConf, '-s', 'stop']);
+    stopAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function measure(dir, config, nginxConf, originPort, nginxPort, bulwarkPort, crsDir) {
   start(process.execPath, ['bench/origin.mjs', String(originPort), String(WORKERS)], 'origin');
   start('nginx', ['-c', nginxConf, '-g', 'daemon off;'], 'nginx');
   const bulwark = start(process.execPath, ['dist/main.js', 'start', '-c', config], 'bulwark');
@@ -240,14 +251,12 @@ routes:
     );
   }
   const rss = rssOfChildren(bulwark.pid);
-  stopAll();
-  const { loadMs, worst } = await inProcess(crs.dir);
+  const { loadMs, worst } = await inProcess(crsDir);
   const slowest = worst.reduce((a, b) => (b.ms > a.ms ? b : a));
   console.log(`bench: waf-crs-load ms=${Math.round(loadMs)}`);
   console.log(`bench: waf-rss-per-worker mib=${rss.map((m) => Math.round(m)).join(',')}`);
   console.log(`bench: waf-64k-worst ms=${slowest.ms.toFixed(1)} (${slowest.name})`);
   record(results, { loadMs, rss, worst });
-  rmSync(dir, { recursive: true, force: true });
 }
 
 function record(results, extra) {
