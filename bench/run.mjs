@@ -18,8 +18,13 @@ if (suite === 'waf') {
   await runWafBench();
   process.exit(0);
 }
+if (suite === 'ddos') {
+  const { runDdosBench } = await import('./ddos.mjs');
+  await runDdosBench();
+  process.exit(0);
+}
 if (suite !== 'gateway') {
-  console.error(`bench: unknown suite "${suite}"; available: gateway, waf, lists`);
+  console.error(`bench: unknown suite "${suite}"; available: gateway, waf, ddos, lists`);
   process.exit(2);
 }
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
