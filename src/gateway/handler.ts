@@ -3,7 +3,7 @@
  * log. Every early answer is a problem-details body with the request id. Synchronous stage verdicts keep the
  * whole path synchronous up to the origin dispatch.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { isBulwarkError } from '../errors.js';
@@ -61,6 +61,19 @@ function headerPairs(raw: readonly string[]): [string, string][] {
   const out: [string, string][] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]);
   return out;
+}
+
+/** Counters by refusal reason, bound once: prom-client's labels() hashes its arguments on every call. */
+const stageOutcomeCounters = new Map<string, { inc(): void }>();
+function stageOutcomeCounter(reason: string): { inc(): void } {
+  let counter = stageOutcomeCounters.get(reason);
+  if (!counter) {
+    const stage = reason.slice(0, reason.indexOf(':'));
+    counter = metrics.stageOutcomes.labels(stage || reason, reason);
+    // Reasons come from config (rule names), not from clients; the cap only guards against a stage that mints them.
+    if (stageOutcomeCounters.size < 10_000) stageOutcomeCounters.set(reason, counter);
+  }
+  return counter;
 }
 
 export function createRequestHandler(ctx: HandlerContext) {
@@ -197,13 +210,12 @@ export function createRequestHandler(ctx: HandlerContext) {
 
     const refuse = (v: Extract<Verdict, { kind: 'end' }>) => {
       endedBy = v.reason;
-      const stage = v.reason.slice(0, v.reason.indexOf(':'));
-      metrics.stageOutcomes.labels(stage || v.reason, v.reason).inc();
+      stageOutcomeCounter(v.reason).inc();
       const hasBody = headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined;
-      sendProblem(res, v.status, v.reason, v.detail, id, {
-        ...v.headers,
-        ...(hasBody && !isH2 ? { connection: 'close' } : closeHeader),
-      });
+      const extra: OutgoingHttpHeaders = {};
+      if (v.headers) for (const name in v.headers) extra[name] = v.headers[name];
+      if ((hasBody && !isH2) || draining) extra.connection = 'close';
+      sendProblem(res, v.status, v.reason, v.detail, id, extra);
     };
 
     const verdict = route.pipeline.onRequestHeaders(x);
