@@ -4,3 +4,13 @@ export { Gcra, type GcraDecision } from './ratelimit/gcra.js';
 export { RateLimitSchema, ListsSchema, type RateLimitConfig, type ListsConfig } from './schema.js';
 export { listsStage, ListsStage } from './lists/stage.js';
 export { parseList } from './lists/list-file.js';
+export {
+  BanTable,
+  BansStage,
+  covers,
+  parseTarget,
+  type Ban,
+  type BanChange,
+  type BanReplication,
+  type ChangeOrigin,
+} from './bans/index.js';
