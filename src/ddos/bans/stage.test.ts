@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatProblem, loadConfigText } from '../../config/index.js';
 import {
   request,
   scratchDir,
@@ -205,4 +206,31 @@ test('bans survive a restart with the same state_file', async () => {
     ],
   );
   assert.ok(kept.every((b) => Number(b.expires_in) > 0));
+});
+
+test('bad bans config is refused at load with its position', () => {
+  const r = loadConfigText(
+    `listeners: [{ name: p, address: "127.0.0.1:0" }]
+pools: { main: { origins: [{ url: "http://127.0.0.1:1" }] } }
+bans: { state_file: "" }
+routes:
+  - name: r
+    pool: main
+    stages:
+      bans:
+        triggers:
+          - { on: Ratelimit, count: 0, within: 10s, status: 6xx }
+        growth: 0.5
+`,
+    'bans.yaml',
+    '/tmp',
+  );
+  assert.equal(r.ok, false);
+  if (r.ok) return;
+  const lines = r.problems.map(formatProblem).join('\n');
+  assert.match(lines, /^bans\.yaml:3:\d+ .*state_file/m);
+  assert.match(lines, /^bans\.yaml:10:\d+ .*on: got "Ratelimit"; expected "errors" or a stage name/m);
+  assert.match(lines, /^bans\.yaml:10:\d+ .*count/m);
+  assert.match(lines, /^bans\.yaml:10:\d+ .*status: got "6xx"; expected a status class/m);
+  assert.match(lines, /^bans\.yaml:11:\d+ .*growth/m);
 });
