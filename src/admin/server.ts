@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { splitAddress, type ConfigProblem } from '../config/index.js';
 import { BulwarkError, type ErrorCode } from '../errors.js';
 import { log, parseEventQuery, type EventQuery, type SecurityEvent } from '../observability/index.js';
+import { addBan, listBans, readSmallBody, removeBan, type AdminAnswer, type BanAdmin } from './bans.js';
 
 export interface AdminBackend {
   metrics(): Promise<{ contentType: string; body: string }>;
@@ -15,6 +16,8 @@ export interface AdminBackend {
   /** Recent security events (all workers' in a cluster), filtered; see docs/events.md. */
   events(query: EventQuery): Promise<{ events: SecurityEvent[]; last: number }>;
   reload(): Promise<{ ok: true; generation?: number } | { ok: false; problems: ConfigProblem[]; message: string }>;
+  /** The node's ban table (the primary's in a cluster, which passes changes on to the workers). */
+  bans: BanAdmin;
 }
 
 function digest(s: string): Buffer {
@@ -33,6 +36,10 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
 
 function sendError(res: http.ServerResponse, status: number, code: ErrorCode, message: string, extra?: object): void {
   sendJson(res, status, { error: { code, message, ...extra } });
+}
+
+function sendAnswer(res: http.ServerResponse, a: AdminAnswer): void {
+  sendJson(res, a.status, 'error' in a ? { error: a.error } : a.body);
 }
 
 export class AdminServer {
@@ -63,6 +70,7 @@ export class AdminServer {
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const [path, search = ''] = (req.url ?? '/').split('?', 2) as [string, string?];
     const method = req.method ?? 'GET';
+    if (path === '/v1/bans' || path.startsWith('/v1/bans/')) return this.routeBans(req, res, method, path, search);
     req.resume();
     if (method === 'GET' && path === '/metrics') {
       const m = await this.backend.metrics();
@@ -79,17 +87,51 @@ export class AdminServer {
       return sendJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not ready', ...r.detail });
     }
     if (method === 'POST' && path === '/config/reload') {
-      if (!this.authorised(req)) {
-        const why = this.tokenDigest
-          ? 'a valid bearer token is required'
-          : 'mutating endpoints are disabled: set admin.token (e.g. ${BULWARK_ADMIN_TOKEN}) to enable them';
-        return sendError(res, 401, 'BWK_ERR_ADMIN_UNAUTHORIZED', why);
-      }
+      if (!this.authorised(req)) return this.unauthorised(res);
       const r = await this.backend.reload();
       if (r.ok) return sendJson(res, 200, { status: 'reloaded', generation: r.generation });
       return sendError(res, 400, 'BWK_ERR_RELOAD_FAILED', r.message, { problems: r.problems });
     }
     sendError(res, 404, 'BWK_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${method} ${path}`);
+  }
+
+  private unauthorised(res: http.ServerResponse): void {
+    const why = this.tokenDigest
+      ? 'a valid bearer token is required'
+      : 'mutating endpoints are disabled: set admin.token (e.g. ${BULWARK_ADMIN_TOKEN}) to enable them';
+    sendError(res, 401, 'BWK_ERR_ADMIN_UNAUTHORIZED', why);
+  }
+
+  /** GET /v1/bans (open like every read), POST /v1/bans and DELETE /v1/bans/<target> (bearer token). */
+  private async routeBans(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    method: string,
+    path: string,
+    search: string,
+  ): Promise<void> {
+    const bans = this.backend.bans;
+    if (method === 'GET' && path === '/v1/bans') {
+      req.resume();
+      return sendAnswer(res, listBans(bans, new URLSearchParams(search)));
+    }
+    const mutation = (method === 'POST' && path === '/v1/bans') || (method === 'DELETE' && path !== '/v1/bans');
+    if (!mutation) {
+      req.resume();
+      return sendError(res, 404, 'BWK_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${method} ${path}`);
+    }
+    if (!this.authorised(req)) {
+      req.resume();
+      return this.unauthorised(res);
+    }
+    if (method === 'DELETE') {
+      req.resume();
+      return sendAnswer(res, removeBan(bans, path.slice('/v1/bans/'.length)));
+    }
+    const text = await readSmallBody(req);
+    if (text === undefined)
+      return sendError(res, 413, 'BWK_ERR_BAN_INVALID', 'the body is larger than 4 KiB; expected a small JSON object');
+    return sendAnswer(res, addBan(bans, text));
   }
 
   listen(address: string): Promise<AddressInfo> {

@@ -1,6 +1,19 @@
-/** L7 DDoS and bot defence. Today: the lists stage (allow/deny CIDRs) and the ratelimit stage (GCRA per key). */
+/**
+ * L7 DDoS and bot defence: the bans stage and table, the lists stage (allow/deny CIDRs), the ratelimit stage
+ * (GCRA per key).
+ */
 export { rateLimitStage, RateLimitStage, parseRate } from './ratelimit/stage.js';
 export { Gcra, type GcraDecision } from './ratelimit/gcra.js';
 export { RateLimitSchema, ListsSchema, type RateLimitConfig, type ListsConfig } from './schema.js';
 export { listsStage, ListsStage } from './lists/stage.js';
 export { parseList } from './lists/list-file.js';
+export {
+  BanTable,
+  BansStage,
+  covers,
+  parseTarget,
+  type Ban,
+  type BanChange,
+  type BanReplication,
+  type ChangeOrigin,
+} from './bans/index.js';

@@ -11,6 +11,7 @@ import { createRequestHandler } from './handler.js';
 import { createUpgradeHandler } from './listeners/websocket.js';
 import { Listener, type ListenerLimits } from './listeners/listener.js';
 import { buildRuntime, retireRuntime, type Runtime } from './runtime.js';
+import { BanTable } from '../ddos/index.js';
 import type { ListenerConfig } from './schema.js';
 
 function limitsOf(loaded: LoadedConfig): ListenerLimits {
@@ -35,15 +36,19 @@ export class Gateway {
   private current!: Runtime;
   private readonly bound = new Map<string, Bound>();
   private draining = false;
+  /** True when start() made the ban table, so close() closes it; a table passed in belongs to the caller. */
+  private ownsBans = false;
   private readonly handle = createRequestHandler({
     runtime: () => this.current,
     isDraining: () => this.draining,
   });
   private readonly upgrade = createUpgradeHandler(() => this.current);
 
-  static async start(loaded: LoadedConfig): Promise<Gateway> {
+  /** `bans`: the process's ban table, made before the gateway so that bans loaded or received early hold. */
+  static async start(loaded: LoadedConfig, bans?: BanTable): Promise<Gateway> {
     const g = new Gateway();
-    g.current = buildRuntime(loaded);
+    g.ownsBans = bans === undefined;
+    g.current = buildRuntime(loaded, undefined, bans ?? new BanTable());
     try {
       await g.bindListeners(loaded);
     } catch (e) {
@@ -55,6 +60,10 @@ export class Gateway {
 
   get runtime(): Runtime {
     return this.current;
+  }
+
+  get bans(): BanTable {
+    return this.current.bans;
   }
 
   /** Where each listener is bound, by name (the port is real even when the config said 0). */
@@ -114,6 +123,7 @@ export class Gateway {
       await retireRuntime(this.current, undefined, 0);
       // Lines still buffered would be lost when the process exits right after the drain.
       this.current.accessLog?.flush();
+      if (this.ownsBans) await this.current.bans.close();
     }
   }
 }

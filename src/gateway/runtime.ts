@@ -8,6 +8,7 @@ import type { LoadedConfig } from '../config/index.js';
 import { toBytes, toMs } from '../config/index.js';
 import { accessStage } from '../access/index.js';
 import { listsStage, rateLimitStage } from '../ddos/index.js';
+import { BansStage, BanTable } from '../ddos/index.js';
 import { createWafStage, inspectRefused, loadWaf, type RefusedRequest, type Waf } from '../waf/index.js';
 import { BulwarkError } from '../errors.js';
 import { Pipeline, STAGE_ORDER, type Stage, type StageFactory } from '../pipeline/index.js';
@@ -46,15 +47,22 @@ export interface Runtime {
   readonly accessFields?: ReadonlySet<string>;
   /** Lets the WAF read a request the gateway refused before routing (for the security event). */
   readonly inspectRefused?: (r: RefusedRequest) => void;
+  /** The node's ban table: the same object across reloads. */
+  readonly bans: BanTable;
   inflight: number;
 }
 
 /** Stage factories by name. The pipeline's order comes from STAGE_ORDER, not from this table. */
 const FACTORIES = { lists: listsStage, access: accessStage, ratelimit: rateLimitStage } as const;
 
-function buildStages(route: RouteConfig, baseDir: string, waf: Waf | undefined): Stage[] {
+function buildStages(route: RouteConfig, baseDir: string, waf: Waf | undefined, bans: BanTable): Stage[] {
   const stages: Stage[] = [];
   for (const name of STAGE_ORDER) {
+    if (name === 'bans') {
+      // Every route refuses banned clients unless it says `enforce: false`: a ban holds for the whole node.
+      stages.push(new BansStage(bans, route.stages?.bans ?? {}, route.name));
+      continue;
+    }
     const config = route.stages?.[name];
     if (config === undefined) continue;
     if (name === 'waf') {
@@ -103,8 +111,10 @@ const POOL_EVENTS: PoolEvents = {
   },
 };
 
-export function buildRuntime(loaded: LoadedConfig, previous?: Runtime): Runtime {
+export function buildRuntime(loaded: LoadedConfig, previous?: Runtime, bans?: BanTable): Runtime {
   const { config } = loaded;
+  const banTable = bans ?? previous?.bans ?? new BanTable();
+  banTable.setMaxEntries(config.bans?.max_entries);
   // Reuse pools whose config is unchanged; build the rest.
   const reused = new Map<string, OriginPool>();
   for (const [name, pc] of Object.entries(config.pools)) {
@@ -120,7 +130,7 @@ export function buildRuntime(loaded: LoadedConfig, previous?: Runtime): Runtime 
   const waf = wafFor(loaded);
   const routes = config.routes.map((rc) => {
     const pool = pools.get(rc.pool)!;
-    const pipeline = new Pipeline(buildStages(rc, loaded.baseDir, waf), ({ stage, error, requestId }) =>
+    const pipeline = new Pipeline(buildStages(rc, loaded.baseDir, waf, banTable), ({ stage, error, requestId }) =>
       log().error({ err: error, stage, route: rc.name, id: requestId }, 'stage failed'),
     );
     const route: RouteRuntime = {
@@ -156,6 +166,7 @@ export function buildRuntime(loaded: LoadedConfig, previous?: Runtime): Runtime 
     accessLog: previous?.accessLog ?? createAccessLogger(config.log),
     accessFields: fields ? new Set(fields) : undefined,
     inspectRefused: waf ? (r) => inspectRefused(waf, r) : undefined,
+    bans: banTable,
     inflight: 0,
   };
 }

@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Duration, Size } from '../lib/units.js';
 import { AccessSchema } from '../access/schema.js';
 import { ListsSchema, RateLimitSchema } from '../ddos/schema.js';
+import { BansRouteSchema } from '../ddos/schema.js';
 import { WafRouteSchema } from '../waf/schema.js';
 
 const Address = Type.String({
@@ -97,6 +98,7 @@ export const RouteSchema = Type.Object(
     stages: Type.Optional(
       Type.Object(
         {
+          bans: Type.Optional(BansRouteSchema),
           lists: Type.Optional(ListsSchema),
           access: Type.Optional(AccessSchema),
           ratelimit: Type.Optional(RateLimitSchema),

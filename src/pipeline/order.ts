@@ -4,6 +4,7 @@
  * A route lists which of these it runs; it cannot change their order.
  */
 export const STAGE_ORDER = [
+  'bans', // banned clients (admin or automatic): one hash probe per prefix length, so even before the lists
   'lists', // IP allow and deny lists: one hash probe per prefix length, before anything else
   'access', // allow or deny by client CIDR, method and path: a table lookup, no body
   'ratelimit', // GCRA buckets per key: a map lookup per rule, before anything reads a body

@@ -2,12 +2,17 @@
  * `workers: N`: the primary runs the admin API and the demo origin and supervises N workers, each running the
  * same Gateway. The primary validates every configuration before any worker sees it, so a bad reload is refused
  * in one place. Workers that die are replaced, with a growing delay when they die young (a crash loop).
+ *
+ * Bans: the primary holds the node's ban table (admin API, state file, replication) and sends every change to
+ * every worker; a worker's automatic ban goes to the primary, which passes it on to the other workers, so a ban
+ * holds whichever worker a connection lands on.
  */
 import cluster, { type Worker } from 'node:cluster';
 import client from 'prom-client';
 import { AdminServer, type AdminBackend } from '../admin/index.js';
 import { loadConfigText, toMs, type LoadedConfig, type LoadResult } from '../config/index.js';
 import { Gateway } from '../gateway/index.js';
+import { BanTable, type BanChange } from '../ddos/index.js';
 import {
   collectProcessMetrics,
   log,
@@ -15,20 +20,22 @@ import {
   type EventQuery,
   type SecurityEvent,
 } from '../observability/index.js';
-import { readinessOf, startDemoIfConfigured } from './single.js';
+import { banStateFile, readinessOf, startDemoIfConfigured } from './single.js';
 
 type ToWorker =
   | { type: 'config'; seq: number; text: string; file: string; baseDir: string }
   | { type: 'readiness'; seq: number }
   | { type: 'metrics'; seq: number }
   | { type: 'events'; seq: number; query: EventQuery }
-  | { type: 'drain'; deadlineMs: number };
+  | { type: 'drain'; deadlineMs: number }
+  | { type: 'bans'; changes: BanChange[] };
 type FromWorker =
   | { type: 'listening-for-config' }
   | { type: 'config-result'; seq: number; ok: boolean; error?: string; generation?: number }
   | { type: 'readiness-result'; seq: number; ready: boolean; detail: Record<string, unknown> }
   | { type: 'metrics-result'; seq: number; metrics: client.MetricObjectWithValues<client.MetricValue<string>>[] }
-  | { type: 'events-result'; seq: number; events: SecurityEvent[]; last: number };
+  | { type: 'events-result'; seq: number; events: SecurityEvent[]; last: number }
+  | { type: 'ban-change'; change: BanChange };
 
 const primaryRegistry = new client.Registry();
 const workerRestarts = new client.Counter({
@@ -71,6 +78,20 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
   const ready = new Set<Worker>();
   let recentDeaths = 0;
 
+  const bans = new BanTable();
+  bans.setMaxEntries(loaded.config.bans?.max_entries);
+  bans.persistTo(banStateFile(loaded));
+  /** Workers whose message handler is up: from then on they get every ban change. */
+  const listening = new Set<Worker>();
+  const sendBans = (w: Worker, changes: BanChange[]) => {
+    if (w.isConnected()) w.send({ type: 'bans', changes } satisfies ToWorker);
+  };
+  bans.onChange((change, origin) => {
+    // A worker's change is passed on to the other workers where it arrives; expiry happens in every process.
+    if (origin === 'worker' || origin === 'expiry') return;
+    for (const w of listening) sendBans(w, [change]);
+  });
+
   const configure = (w: Worker, l: LoadedConfig) =>
     ask<Extract<FromWorker, { type: 'config-result' }>>(
       w,
@@ -83,9 +104,15 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
     live.add(w);
     workersUp.set(live.size);
     const bornAt = Date.now();
+    w.on('message', (m: FromWorker) => {
+      if (m?.type !== 'ban-change') return;
+      if (!bans.apply(m.change, 'worker')) return;
+      for (const other of listening) if (other !== w) sendBans(other, [m.change]);
+    });
     w.once('exit', (code, signal) => {
       live.delete(w);
       ready.delete(w);
+      listening.delete(w);
       workersUp.set(live.size);
       if (stopping) return;
       workerRestarts.inc();
@@ -100,6 +127,12 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
       const onMessage = (m: FromWorker) => {
         if (m?.type === 'listening-for-config') {
           w.off('message', onMessage);
+          // The bans in force now, then every change after them, in order on the one IPC channel.
+          listening.add(w);
+          sendBans(
+            w,
+            bans.list().map((ban) => ({ kind: 'add', ban })),
+          );
           r();
         }
       };
@@ -124,6 +157,8 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
     );
     if (failed.length > 0) return { ok: false, problems: [], message: failed.join('; ') };
     current = r.loaded;
+    bans.setMaxEntries(r.loaded.config.bans?.max_entries);
+    bans.persistTo(banStateFile(r.loaded));
     const first = results[0];
     return { ok: true, generation: first?.status === 'fulfilled' ? first.value.generation : undefined };
   };
@@ -138,6 +173,8 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
         ),
       );
       const perWorker = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value.metrics] : []));
+      // The primary's own (bans made through the admin API here) are summed in with the workers'.
+      perWorker.push(await client.register.getMetricsAsJSON());
       const summed = client.AggregatorRegistry.aggregate(perWorker);
       return {
         contentType: summed.contentType,
@@ -151,10 +188,11 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
           ask<Extract<FromWorker, { type: 'events-result' }>>(w, { type: 'events', seq: ++seq, query }, 2000),
         ),
       );
-      const events = answers
-        .flatMap((a) => (a.status === 'fulfilled' ? a.value.events : []))
-        .sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
-      const last = Math.max(0, ...answers.map((a) => (a.status === 'fulfilled' ? a.value.last : 0)));
+      const own = queryEvents(query);
+      const events = [...own.events, ...answers.flatMap((a) => (a.status === 'fulfilled' ? a.value.events : []))].sort(
+        (a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0),
+      );
+      const last = Math.max(own.last, ...answers.map((a) => (a.status === 'fulfilled' ? a.value.last : 0)));
       return { events: events.slice(0, query.limit ?? 100), last };
     },
     readiness: async () => {
@@ -171,6 +209,7 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
       };
     },
     reload,
+    bans,
   };
   const admin = new AdminServer(backend, loaded.config.admin?.token);
   const adminAddress = await admin.listen(loaded.config.admin?.address ?? '127.0.0.1:9901');
@@ -194,6 +233,7 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
     clearTimeout(hard);
     demo?.closeAllConnections();
     demo?.close();
+    await bans.close();
     log().info('stopped');
     log().flush();
     setTimeout(() => process.exit(0), 50);
@@ -208,6 +248,11 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
 export function runWorker(): void {
   collectProcessMetrics();
   let gateway: Gateway | undefined;
+  // Made before the first configuration: the primary sends the bans in force as soon as this worker listens.
+  const bans = new BanTable();
+  bans.onChange((change, origin) => {
+    if (origin === 'local') process.send?.({ type: 'ban-change', change } satisfies FromWorker);
+  });
   // Ctrl-C reaches the whole process group; the primary decides when workers drain.
   process.on('SIGINT', () => {});
   process.on('SIGTERM', () => void gateway?.close(5000).then(() => process.exit(0)));
@@ -221,7 +266,7 @@ export function runWorker(): void {
         }
         try {
           if (gateway) await gateway.reload(r.loaded);
-          else gateway = await Gateway.start(r.loaded);
+          else gateway = await Gateway.start(r.loaded, bans);
           process.send?.({
             type: 'config-result',
             seq: msg.seq,
@@ -239,6 +284,8 @@ export function runWorker(): void {
       } else if (msg.type === 'readiness') {
         const r = gateway ? readinessOf(gateway) : { ready: false, detail: {} };
         process.send?.({ type: 'readiness-result', seq: msg.seq, ...r } satisfies FromWorker);
+      } else if (msg.type === 'bans') {
+        for (const change of msg.changes) bans.apply(change, 'primary');
       } else if (msg.type === 'drain') {
         await gateway?.close(msg.deadlineMs);
         log().flush();

@@ -3,6 +3,7 @@
  * programs that embed Bulwark. The cluster mode runs the same Gateway in each worker.
  */
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import type http from 'node:http';
 import { AdminServer, type AdminBackend } from '../admin/index.js';
 import {
@@ -15,6 +16,7 @@ import {
 } from '../config/index.js';
 import { startDemoOrigin } from '../demo/index.js';
 import { Gateway } from '../gateway/index.js';
+import { BanTable } from '../ddos/index.js';
 import { collectProcessMetrics, log, metrics, queryEvents, register } from '../observability/index.js';
 
 export interface RunningNode {
@@ -37,6 +39,12 @@ export function readinessOf(gateway: Gateway): { ready: boolean; detail: Record<
   return { ready: any, detail: { generation: gateway.runtime.generation, healthy_origins: pools } };
 }
 
+/** Where this configuration keeps bans across restarts, if anywhere. */
+export function banStateFile(loaded: LoadedConfig): string | undefined {
+  const file = loaded.config.bans?.state_file;
+  return file === undefined ? undefined : resolve(loaded.baseDir, file);
+}
+
 export async function startDemoIfConfigured(loaded: LoadedConfig): Promise<http.Server | undefined> {
   const demo = loaded.config.demo_origin;
   if (!demo) return undefined;
@@ -49,7 +57,21 @@ export async function startDemoIfConfigured(loaded: LoadedConfig): Promise<http.
 export async function startSingle(loaded: LoadedConfig, reloadFrom?: () => LoadResult): Promise<RunningNode> {
   collectProcessMetrics();
   const demo = await startDemoIfConfigured(loaded);
-  const gateway = await Gateway.start(loaded);
+  // Made and loaded before the gateway binds, so stored bans hold from the first request.
+  const bans = new BanTable();
+  bans.setMaxEntries(loaded.config.bans?.max_entries);
+  bans.persistTo(banStateFile(loaded));
+  let gateway: Gateway;
+  try {
+    gateway = await Gateway.start(loaded, bans);
+  } catch (e) {
+    await bans.close();
+    throw e;
+  }
+  const reload = async (next: LoadedConfig) => {
+    await gateway.reload(next);
+    bans.persistTo(banStateFile(next));
+  };
   const backend: AdminBackend = {
     metrics: async () => ({ contentType: register.contentType, body: await register.metrics() }),
     readiness: () => Promise.resolve(readinessOf(gateway)),
@@ -61,13 +83,14 @@ export async function startSingle(loaded: LoadedConfig, reloadFrom?: () => LoadR
         return { ok: false, problems: next.problems, message: 'configuration refused; the running one keeps serving' };
       }
       try {
-        await gateway.reload(next.loaded);
+        await reload(next.loaded);
         return { ok: true, generation: gateway.runtime.generation };
       } catch (e) {
         metrics.configReloads.labels('refused').inc();
         return { ok: false, problems: [], message: (e as Error).message };
       }
     },
+    bans,
   };
   const admin = new AdminServer(backend, loaded.config.admin?.token);
   const adminAddress = await admin.listen(loaded.config.admin?.address ?? '127.0.0.1:9901');
@@ -76,10 +99,11 @@ export async function startSingle(loaded: LoadedConfig, reloadFrom?: () => LoadR
     gateway,
     admin: adminAddress,
     listeners: () => gateway.addresses(),
-    reload: (l) => gateway.reload(l),
+    reload,
     close: async (deadlineMs = toMs(loaded.config.shutdown_timeout ?? '30s')) => {
       await admin.close();
       await gateway.close(deadlineMs);
+      await bans.close();
       await new Promise<void>((r) => (demo ? demo.close(() => r()) : r()));
       demo?.closeAllConnections();
     },
