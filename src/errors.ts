@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   BWK_ERR_ADMIN_NOT_FOUND: 'No admin endpoint at that path and method.',
   BWK_ERR_WAF_RULES: 'The WAF rule set (CRS or your SecLang files) failed to load; each problem names file:line.',
   BWK_ERR_RELOAD_FAILED: 'A configuration reload was refused; the running configuration keeps serving.',
+  BWK_ERR_CHALLENGE_SECRET: 'A challenge secret_file could not be read or holds fewer than 32 bytes.',
+  BWK_ERR_ADMIN_BAD_REQUEST: 'An admin endpoint was sent a body it cannot use (not JSON, wrong fields).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { splitAddress, type ConfigProblem } from '../config/index.js';
 import { BulwarkError, type ErrorCode } from '../errors.js';
 import { log, parseEventQuery, type EventQuery, type SecurityEvent } from '../observability/index.js';
+import { parseUnderAttackRequest, type UnderAttackState } from '../ddos/index.js';
 
 export interface AdminBackend {
   metrics(): Promise<{ contentType: string; body: string }>;
@@ -15,6 +16,31 @@ export interface AdminBackend {
   /** Recent security events (all workers' in a cluster), filtered; see docs/events.md. */
   events(query: EventQuery): Promise<{ events: SecurityEvent[]; last: number }>;
   reload(): Promise<{ ok: true; generation?: number } | { ok: false; problems: ConfigProblem[]; message: string }>;
+  /** Under-attack mode (challenge on every route): read it, or set it on every process of the node. */
+  underAttack?(next?: UnderAttackState): Promise<UnderAttackState>;
+}
+
+const MAX_ADMIN_BODY = 4096;
+
+/** A small JSON body; undefined when it is too long or not JSON. */
+function readJson(req: http.IncomingMessage): Promise<unknown> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_ADMIN_BODY) chunks.push(c);
+    });
+    req.on('error', () => resolve(undefined));
+    req.on('end', () => {
+      if (size > MAX_ADMIN_BODY) return resolve(undefined);
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch {
+        resolve(undefined);
+      }
+    });
+  });
 }
 
 function digest(s: string): Buffer {
@@ -63,6 +89,7 @@ export class AdminServer {
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const [path, search = ''] = (req.url ?? '/').split('?', 2) as [string, string?];
     const method = req.method ?? 'GET';
+    if (path === '/v1/under-attack' && this.backend.underAttack) return this.underAttack(req, res, method);
     req.resume();
     if (method === 'GET' && path === '/metrics') {
       const m = await this.backend.metrics();
@@ -90,6 +117,27 @@ export class AdminServer {
       return sendError(res, 400, 'BWK_ERR_RELOAD_FAILED', r.message, { problems: r.problems });
     }
     sendError(res, 404, 'BWK_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${method} ${path}`);
+  }
+
+  /** GET reads the mode; POST {"enabled": bool, "difficulty"?: bits} sets it and needs the token. */
+  private async underAttack(req: http.IncomingMessage, res: http.ServerResponse, method: string): Promise<void> {
+    if (method === 'GET') {
+      req.resume();
+      return sendJson(res, 200, await this.backend.underAttack!());
+    }
+    if (method !== 'POST') {
+      req.resume();
+      return sendError(res, 404, 'BWK_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${method} /v1/under-attack`);
+    }
+    if (!this.authorised(req)) {
+      req.resume();
+      return sendError(res, 401, 'BWK_ERR_ADMIN_UNAUTHORIZED', 'a valid bearer token is required');
+    }
+    const next = parseUnderAttackRequest(await readJson(req));
+    if (typeof next === 'string') return sendError(res, 400, 'BWK_ERR_ADMIN_BAD_REQUEST', next);
+    const state = await this.backend.underAttack!(next);
+    log().warn({ underAttack: state }, state.enabled ? 'under-attack mode on' : 'under-attack mode off');
+    return sendJson(res, 200, state);
   }
 
   listen(address: string): Promise<AddressInfo> {

@@ -4,3 +4,14 @@ export { Gcra, type GcraDecision } from './ratelimit/gcra.js';
 export { RateLimitSchema, ListsSchema, type RateLimitConfig, type ListsConfig } from './schema.js';
 export { listsStage, ListsStage } from './lists/stage.js';
 export { parseList } from './lists/list-file.js';
+export {
+  challengeStage,
+  ChallengeSchema,
+  getNodeSecret,
+  setNodeSecret,
+  underAttack,
+  setUnderAttack,
+  parseUnderAttackRequest,
+  type ChallengeConfig,
+  type UnderAttackState,
+} from './challenge/index.js';

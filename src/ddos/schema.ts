@@ -1,6 +1,8 @@
 /** Config schema of the L7 DDoS stages. */
 import { Type, type Static } from '@sinclair/typebox';
 
+export { ChallengeSchema, type ChallengeConfig } from './challenge/schema.js';
+
 const KeyPart = Type.String({
   pattern: '^(client|client_prefix|route|header:[A-Za-z0-9-]+|cookie:[A-Za-z0-9_.-]+)$',
   description:

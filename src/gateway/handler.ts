@@ -3,11 +3,11 @@
  * log. Every early answer is a problem-details body with the request id. Synchronous stage verdicts keep the
  * whole path synchronous up to the origin dispatch.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { isBulwarkError } from '../errors.js';
-import type { Outcome, Verdict } from '../pipeline/index.js';
+import type { Outcome, Verdict, VerdictBody } from '../pipeline/index.js';
 import { routingPath } from '../lib/path.js';
 import { log, metrics } from '../observability/index.js';
 import { GatewayExchange } from './exchange.js';
@@ -200,10 +200,9 @@ export function createRequestHandler(ctx: HandlerContext) {
       const stage = v.reason.slice(0, v.reason.indexOf(':'));
       metrics.stageOutcomes.labels(stage || v.reason, v.reason).inc();
       const hasBody = headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined;
-      sendProblem(res, v.status, v.reason, v.detail, id, {
-        ...v.headers,
-        ...(hasBody && !isH2 ? { connection: 'close' } : closeHeader),
-      });
+      const close = hasBody && !isH2 ? { connection: 'close' } : closeHeader;
+      if (v.body) return sendOwnBody(res, v.status, v.body, id, { ...v.headers, ...close });
+      sendProblem(res, v.status, v.reason, v.detail, id, { ...v.headers, ...close });
     };
 
     const verdict = route.pipeline.onRequestHeaders(x);
@@ -297,6 +296,19 @@ export function createRequestHandler(ctx: HandlerContext) {
       );
     }
   };
+}
+
+/** A stage's own answer (the challenge page): its type and text, never cached, with the request id. */
+function sendOwnBody(res: ClientResponse, status: number, body: VerdictBody, id: string, extra: OutgoingHttpHeaders) {
+  if (res.headersSent) return void res.destroy();
+  res.writeHead(status, {
+    'cache-control': 'no-store',
+    ...extra,
+    'content-type': body.contentType,
+    'content-length': Buffer.byteLength(body.text),
+    'x-request-id': id,
+  });
+  res.end(body.text);
 }
 
 function writeAccessLog(rt: Runtime, x: GatewayExchange, o: Outcome, req: ClientRequest): void {
