@@ -24,7 +24,7 @@ export const ChallengeSchema = Type.Object(
         minimum: MIN_DIFFICULTY,
         maximum: MAX_DIFFICULTY,
         description: 'Leading zero bits of SHA-256(challenge || nonce): the browser does about 2^difficulty hashes.',
-        errorHint: `a whole number of bits from ${MIN_DIFFICULTY} to ${MAX_DIFFICULTY} (16 takes a browser about a second)`,
+        errorHint: `a whole number of bits from ${MIN_DIFFICULTY} to ${MAX_DIFFICULTY} (16: 65,536 hashes on average, a second or two)`,
       }),
     ),
     cookie_ttl: Type.Optional(Duration('How long a solved challenge lets the client in.', DEFAULT_COOKIE_TTL)),
