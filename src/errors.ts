@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   BWK_ERR_RELOAD_FAILED: 'A configuration reload was refused; the running configuration keeps serving.',
   BWK_ERR_BAN_INVALID: 'A ban request to the admin API named an invalid target or duration, or was not valid JSON.',
   BWK_ERR_BAN_NOT_FOUND: 'The admin API was asked to lift a ban on a target that is not banned.',
+  BWK_ERR_CHALLENGE_SECRET: 'A challenge secret_file could not be read or holds fewer than 32 bytes.',
+  BWK_ERR_ADMIN_BAD_REQUEST: 'An admin endpoint was sent a body it cannot use (not JSON, wrong fields).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -9,6 +9,7 @@ import { splitAddress, type ConfigProblem } from '../config/index.js';
 import { BulwarkError, type ErrorCode } from '../errors.js';
 import { log, parseEventQuery, type EventQuery, type SecurityEvent } from '../observability/index.js';
 import { addBan, listBans, readSmallBody, removeBan, type AdminAnswer, type BanAdmin } from './bans.js';
+import { parseUnderAttackRequest, type UnderAttackState } from '../ddos/index.js';
 
 export interface AdminBackend {
   metrics(): Promise<{ contentType: string; body: string }>;
@@ -18,6 +19,8 @@ export interface AdminBackend {
   reload(): Promise<{ ok: true; generation?: number } | { ok: false; problems: ConfigProblem[]; message: string }>;
   /** The node's ban table (the primary's in a cluster, which passes changes on to the workers). */
   bans: BanAdmin;
+  /** Under-attack mode (challenge on every route): read it, or set it on every process of the node. */
+  underAttack?(next?: UnderAttackState): Promise<UnderAttackState>;
 }
 
 function digest(s: string): Buffer {
@@ -71,6 +74,7 @@ export class AdminServer {
     const [path, search = ''] = (req.url ?? '/').split('?', 2) as [string, string?];
     const method = req.method ?? 'GET';
     if (path === '/v1/bans' || path.startsWith('/v1/bans/')) return this.routeBans(req, res, method, path, search);
+    if (path === '/v1/under-attack' && this.backend.underAttack) return this.underAttack(req, res, method);
     req.resume();
     if (method === 'GET' && path === '/metrics') {
       const m = await this.backend.metrics();
@@ -132,6 +136,34 @@ export class AdminServer {
     if (text === undefined)
       return sendError(res, 413, 'BWK_ERR_BAN_INVALID', 'the body is larger than 4 KiB; expected a small JSON object');
     return sendAnswer(res, addBan(bans, text));
+  }
+
+  /** GET reads the mode; POST {"enabled": bool, "difficulty"?: bits} sets it and needs the token. */
+  private async underAttack(req: http.IncomingMessage, res: http.ServerResponse, method: string): Promise<void> {
+    if (method === 'GET') {
+      req.resume();
+      return sendJson(res, 200, await this.backend.underAttack!());
+    }
+    if (method !== 'POST') {
+      req.resume();
+      return sendError(res, 404, 'BWK_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${method} /v1/under-attack`);
+    }
+    if (!this.authorised(req)) {
+      req.resume();
+      return this.unauthorised(res);
+    }
+    const text = await readSmallBody(req);
+    let body: unknown;
+    try {
+      body = text === undefined ? undefined : JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    const next = parseUnderAttackRequest(body);
+    if (typeof next === 'string') return sendError(res, 400, 'BWK_ERR_ADMIN_BAD_REQUEST', next);
+    const state = await this.backend.underAttack!(next);
+    log().warn({ underAttack: state }, state.enabled ? 'under-attack mode on' : 'under-attack mode off');
+    return sendJson(res, 200, state);
   }
 
   listen(address: string): Promise<AddressInfo> {

@@ -1,5 +1,5 @@
 /**
- * L7 DDoS and bot defence: the bans stage and table, the lists stage (allow/deny CIDRs), the ratelimit stage
+ * L7 DDoS and bot defence: the bans stage and table, the challenge stage, the lists stage (allow/deny CIDRs), the ratelimit stage
  * (GCRA per key).
  */
 export { rateLimitStage, RateLimitStage, parseRate } from './ratelimit/stage.js';
@@ -17,3 +17,14 @@ export {
   type BanReplication,
   type ChangeOrigin,
 } from './bans/index.js';
+export {
+  challengeStage,
+  ChallengeSchema,
+  getNodeSecret,
+  setNodeSecret,
+  underAttack,
+  setUnderAttack,
+  parseUnderAttackRequest,
+  type ChallengeConfig,
+  type UnderAttackState,
+} from './challenge/index.js';

@@ -7,7 +7,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { isBulwarkError } from '../errors.js';
-import type { Outcome, Verdict } from '../pipeline/index.js';
+import type { Outcome, Verdict, VerdictBody } from '../pipeline/index.js';
 import { routingPath } from '../lib/path.js';
 import { log, metrics } from '../observability/index.js';
 import { GatewayExchange } from './exchange.js';
@@ -215,6 +215,7 @@ export function createRequestHandler(ctx: HandlerContext) {
       const extra: OutgoingHttpHeaders = {};
       if (v.headers) for (const name in v.headers) extra[name] = v.headers[name];
       if ((hasBody && !isH2) || draining) extra.connection = 'close';
+      if (v.body) return sendOwnBody(res, v.status, v.body, id, extra);
       sendProblem(res, v.status, v.reason, v.detail, id, extra);
     };
 
@@ -309,6 +310,19 @@ export function createRequestHandler(ctx: HandlerContext) {
       );
     }
   };
+}
+
+/** A stage's own answer (the challenge page): its type and text, never cached, with the request id. */
+function sendOwnBody(res: ClientResponse, status: number, body: VerdictBody, id: string, extra: OutgoingHttpHeaders) {
+  if (res.headersSent) return void res.destroy();
+  // Key by key, not a spread: see problemHeaders in ../problem.ts.
+  const headers: OutgoingHttpHeaders = { 'cache-control': 'no-store' };
+  for (const name in extra) headers[name] = extra[name];
+  headers['content-type'] = body.contentType;
+  headers['content-length'] = Buffer.byteLength(body.text);
+  headers['x-request-id'] = id;
+  res.writeHead(status, headers);
+  res.end(body.text);
 }
 
 function writeAccessLog(rt: Runtime, x: GatewayExchange, o: Outcome, req: ClientRequest): void {

@@ -7,8 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { LoadedConfig } from '../config/index.js';
 import { toBytes, toMs } from '../config/index.js';
 import { accessStage } from '../access/index.js';
-import { listsStage, rateLimitStage } from '../ddos/index.js';
-import { BansStage, BanTable } from '../ddos/index.js';
+import { BansStage, BanTable, challengeStage, listsStage, rateLimitStage } from '../ddos/index.js';
 import { createWafStage, inspectRefused, loadWaf, type RefusedRequest, type Waf } from '../waf/index.js';
 import { BulwarkError } from '../errors.js';
 import { Pipeline, STAGE_ORDER, type Stage, type StageFactory } from '../pipeline/index.js';
@@ -53,7 +52,14 @@ export interface Runtime {
 }
 
 /** Stage factories by name. The pipeline's order comes from STAGE_ORDER, not from this table. */
-const FACTORIES = { lists: listsStage, access: accessStage, ratelimit: rateLimitStage } as const;
+const FACTORIES = {
+  lists: listsStage,
+  access: accessStage,
+  ratelimit: rateLimitStage,
+  challenge: challengeStage,
+} as const;
+
+const UNDER_ATTACK_ONLY = { mode: 'under_attack' } as const;
 
 function buildStages(route: RouteConfig, baseDir: string, waf: Waf | undefined, bans: BanTable): Stage[] {
   const stages: Stage[] = [];
@@ -63,8 +69,9 @@ function buildStages(route: RouteConfig, baseDir: string, waf: Waf | undefined, 
       stages.push(new BansStage(bans, route.stages?.bans ?? {}, route.name));
       continue;
     }
-    const config = route.stages?.[name];
-    if (config === undefined) continue;
+    // Every route carries a challenge stage that wakes up in under-attack mode, unless its config says never.
+    const config = name === 'challenge' ? (route.stages?.challenge ?? UNDER_ATTACK_ONLY) : route.stages?.[name];
+    if (config === undefined || (name === 'challenge' && route.stages?.challenge?.mode === 'never')) continue;
     if (name === 'waf') {
       // The engine is shared by all routes (CRS loads once); the route brings its profile.
       stages.push(createWafStage(waf!, route.stages?.waf, route.name));

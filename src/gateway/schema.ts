@@ -2,8 +2,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Duration, Size } from '../lib/units.js';
 import { AccessSchema } from '../access/schema.js';
-import { ListsSchema, RateLimitSchema } from '../ddos/schema.js';
-import { BansRouteSchema } from '../ddos/schema.js';
+import { BansRouteSchema, ChallengeSchema, ListsSchema, RateLimitSchema } from '../ddos/schema.js';
 import { WafRouteSchema } from '../waf/schema.js';
 
 const Address = Type.String({
@@ -102,6 +101,7 @@ export const RouteSchema = Type.Object(
           lists: Type.Optional(ListsSchema),
           access: Type.Optional(AccessSchema),
           ratelimit: Type.Optional(RateLimitSchema),
+          challenge: Type.Optional(ChallengeSchema),
           waf: Type.Optional(WafRouteSchema),
         },
         {

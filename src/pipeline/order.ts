@@ -8,6 +8,7 @@ export const STAGE_ORDER = [
   'lists', // IP allow and deny lists: one hash probe per prefix length, before anything else
   'access', // allow or deny by client CIDR, method and path: a table lookup, no body
   'ratelimit', // GCRA buckets per key: a map lookup per rule, before anything reads a body
+  'challenge', // proof-of-work cookie check (one HMAC): after ratelimit so a flood of page requests is throttled first, before the WAF's cost
   'waf', // SecLang rules (CRS): the most expensive stage, so the last to see a request
 ] as const;
 

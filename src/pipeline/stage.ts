@@ -15,7 +15,14 @@ export type Verdict =
       readonly reason: string;
       readonly detail?: string;
       readonly headers?: OutgoingHttpHeaders;
+      /** A body of the stage's own in place of the problem details (the challenge page, a redirect). */
+      readonly body?: VerdictBody;
     };
+
+export interface VerdictBody {
+  readonly contentType: string;
+  readonly text: string;
+}
 
 export const CONTINUE: Verdict = Object.freeze({ kind: 'continue' });
 

@@ -21,6 +21,7 @@ import {
   type SecurityEvent,
 } from '../observability/index.js';
 import { banStateFile, readinessOf, startDemoIfConfigured } from './single.js';
+import { getNodeSecret, setNodeSecret, setUnderAttack, underAttack, type UnderAttackState } from '../ddos/index.js';
 
 type ToWorker =
   | { type: 'config'; seq: number; text: string; file: string; baseDir: string }
@@ -28,7 +29,9 @@ type ToWorker =
   | { type: 'metrics'; seq: number }
   | { type: 'events'; seq: number; query: EventQuery }
   | { type: 'drain'; deadlineMs: number }
-  | { type: 'bans'; changes: BanChange[] };
+  | { type: 'bans'; changes: BanChange[] }
+  // The node's challenge secret (so a cookie is good on every worker) and the under-attack mode.
+  | { type: 'challenge'; secret: string; underAttack: UnderAttackState };
 type FromWorker =
   | { type: 'listening-for-config' }
   | { type: 'config-result'; seq: number; ok: boolean; error?: string; generation?: number }
@@ -77,6 +80,11 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
   /** Workers that have started and answered their first configuration: the only ones asked for metrics. */
   const ready = new Set<Worker>();
   let recentDeaths = 0;
+  const challengeMessage = (): ToWorker => ({
+    type: 'challenge',
+    secret: getNodeSecret().toString('base64'),
+    underAttack: underAttack(),
+  });
 
   const bans = new BanTable();
   bans.setMaxEntries(loaded.config.bans?.max_entries);
@@ -138,6 +146,8 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
       };
       w.on('message', onMessage);
     });
+    // Before the first configuration: the challenge stages it builds sign with the node's secret.
+    w.send(challengeMessage());
     const startedWith = current;
     const result = await configure(w, startedWith);
     if (!result.ok) throw new Error(`worker ${w.id} could not start: ${result.error}`);
@@ -210,6 +220,13 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
     },
     reload,
     bans,
+    underAttack: (next) => {
+      if (next) {
+        setUnderAttack(next);
+        for (const w of listening) w.send(challengeMessage());
+      }
+      return Promise.resolve(underAttack());
+    },
   };
   const admin = new AdminServer(backend, loaded.config.admin?.token);
   const adminAddress = await admin.listen(loaded.config.admin?.address ?? '127.0.0.1:9901');
@@ -276,6 +293,9 @@ export function runWorker(): void {
         } catch (e) {
           process.send?.({ type: 'config-result', seq: msg.seq, ok: false, error: (e as Error).message });
         }
+      } else if (msg.type === 'challenge') {
+        setNodeSecret(msg.secret);
+        setUnderAttack(msg.underAttack);
       } else if (msg.type === 'metrics') {
         const metrics = await client.register.getMetricsAsJSON();
         process.send?.({ type: 'metrics-result', seq: msg.seq, metrics } satisfies FromWorker);

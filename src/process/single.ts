@@ -18,6 +18,7 @@ import { startDemoOrigin } from '../demo/index.js';
 import { Gateway } from '../gateway/index.js';
 import { BanTable } from '../ddos/index.js';
 import { collectProcessMetrics, log, metrics, queryEvents, register } from '../observability/index.js';
+import { setUnderAttack, underAttack } from '../ddos/index.js';
 
 export interface RunningNode {
   readonly gateway: Gateway;
@@ -76,6 +77,7 @@ export async function startSingle(loaded: LoadedConfig, reloadFrom?: () => LoadR
     metrics: async () => ({ contentType: register.contentType, body: await register.metrics() }),
     readiness: () => Promise.resolve(readinessOf(gateway)),
     events: (q) => Promise.resolve(queryEvents(q)),
+    underAttack: (next) => Promise.resolve(next ? setUnderAttack(next) : underAttack()),
     reload: async () => {
       const next: LoadResult = reloadFrom ? reloadFrom() : { ok: true, loaded: gateway.runtime.loaded };
       if (!next.ok) {
