@@ -7,6 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { LoadedConfig } from '../config/index.js';
 import { toBytes, toMs } from '../config/index.js';
 import { accessStage } from '../access/index.js';
+import { clusterServices, type ClusterServices } from '../cluster/index.js';
 import { listsStage, rateLimitStage } from '../ddos/index.js';
 import { createWafStage, inspectRefused, loadWaf, type RefusedRequest, type Waf } from '../waf/index.js';
 import { BulwarkError } from '../errors.js';
@@ -52,7 +53,12 @@ export interface Runtime {
 /** Stage factories by name. The pipeline's order comes from STAGE_ORDER, not from this table. */
 const FACTORIES = { lists: listsStage, access: accessStage, ratelimit: rateLimitStage } as const;
 
-function buildStages(route: RouteConfig, baseDir: string, waf: Waf | undefined): Stage[] {
+function buildStages(
+  route: RouteConfig,
+  baseDir: string,
+  waf: Waf | undefined,
+  cluster: ClusterServices | undefined,
+): Stage[] {
   const stages: Stage[] = [];
   for (const name of STAGE_ORDER) {
     const config = route.stages?.[name];
@@ -63,7 +69,7 @@ function buildStages(route: RouteConfig, baseDir: string, waf: Waf | undefined):
       continue;
     }
     const factory = FACTORIES[name] as StageFactory<typeof config>;
-    stages.push(factory.create(config, { routeName: route.name, baseDir }));
+    stages.push(factory.create(config, { routeName: route.name, baseDir, cluster }));
   }
   return stages;
 }
@@ -118,9 +124,10 @@ export function buildRuntime(loaded: LoadedConfig, previous?: Runtime): Runtime 
   }
 
   const waf = wafFor(loaded);
+  const cluster = config.cluster ? clusterServices(config.cluster.redis) : undefined;
   const routes = config.routes.map((rc) => {
     const pool = pools.get(rc.pool)!;
-    const pipeline = new Pipeline(buildStages(rc, loaded.baseDir, waf), ({ stage, error, requestId }) =>
+    const pipeline = new Pipeline(buildStages(rc, loaded.baseDir, waf, cluster), ({ stage, error, requestId }) =>
       log().error({ err: error, stage, route: rc.name, id: requestId }, 'stage failed'),
     );
     const route: RouteRuntime = {
