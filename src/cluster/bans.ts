@@ -27,6 +27,8 @@ export class RedisBanReplication implements BanReplication {
   private handler?: (change: BanChange) => void;
   private pending: BanChange[] = [];
   private closed = false;
+  private subscribed = false;
+  private readonly stopWatching: () => void;
   private readonly onMessage = (channel: string, message: string) => this.receive(channel, message);
 
   constructor(
@@ -37,7 +39,7 @@ export class RedisBanReplication implements BanReplication {
     this.hashKey = `${conn.prefix}bans`;
     this.channel = `${conn.prefix}bans:changes`;
     conn.commands();
-    conn.whenUp((rejoined) => void this.connected(rejoined));
+    this.stopWatching = conn.whenUp((rejoined) => void this.connected(rejoined));
   }
 
   publish(change: BanChange): void {
@@ -55,6 +57,7 @@ export class RedisBanReplication implements BanReplication {
 
   subscribe(onChange: (change: BanChange) => void): void {
     this.handler = onChange;
+    this.subscribed = true;
     const sub = this.conn.subscriberConnection();
     sub.off('message', this.onMessage);
     sub.on('message', this.onMessage);
@@ -86,6 +89,8 @@ export class RedisBanReplication implements BanReplication {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stopWatching();
+    if (this.subscribed) this.conn.subscriberConnection().off('message', this.onMessage);
     this.handler = undefined;
     this.onClose();
     return Promise.resolve();

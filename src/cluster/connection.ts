@@ -103,8 +103,9 @@ export class RedisConnection {
   }
 
   /** Runs `fn` each time the command connection becomes usable: `rejoined` after it had been down. */
-  whenUp(fn: (rejoined: boolean) => void): void {
+  whenUp(fn: (rejoined: boolean) => void): () => void {
     this.onUp.add(fn);
+    return () => this.onUp.delete(fn);
   }
 
   /** A command failed or timed out on an open connection (Redis stalled, script error): decide locally a while. */

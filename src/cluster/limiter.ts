@@ -42,12 +42,15 @@ const SWEEP_EVERY_MS = 10_000;
 const IDLE_MS = 60_000;
 /** Keys longer than this (header values) are hashed in Redis: bounded key size whatever the client sends. */
 const MAX_RAW_KEY = 128;
+/** Longest a refusal is remembered past the time the shared bucket has one token again. */
+const MAX_HOLD_MS = 1000;
 
 export class ClusterRateLimiter implements RuleLimiter {
   private readonly keys = new Map<string, KeyState>();
   private readonly keyBase: string;
   private readonly args: readonly [string, string, string];
   private lastSweep = Date.now();
+  private readonly stopWatching: () => void;
   private readonly fallback: { inc(): void };
   private readonly leases: Record<'granted' | 'empty' | 'error', { inc(): void }>;
 
@@ -62,6 +65,10 @@ export class ClusterRateLimiter implements RuleLimiter {
     this.args = [String(spec.perSecond / 1000), String(spec.burst), String(want)];
     this.fallback = clusterMetrics.fallback.labels(spec.route, spec.rule);
     const l = clusterMetrics.leases;
+    // Refusals remembered from before an outage may be stale (Redis may have restarted empty): ask again.
+    this.stopWatching = conn.whenUp((rejoined) => {
+      if (rejoined) for (const s of this.keys.values()) s.denyUntil = 0;
+    });
     this.leases = {
       granted: l.labels(spec.route, spec.rule, 'granted'),
       empty: l.labels(spec.route, spec.rule, 'empty'),
@@ -89,6 +96,7 @@ export class ClusterRateLimiter implements RuleLimiter {
   }
 
   close(): void {
+    this.stopWatching();
     this.keys.clear();
     this.onClose();
   }
@@ -119,7 +127,9 @@ export class ClusterRateLimiter implements RuleLimiter {
         this.leases[r.grant > 0 ? 'granted' : 'empty'].inc();
         while (s.tokens > 0 && next < waiters.length) waiters[next++]!(this.admit(key, s));
         if (r.grant < this.want) {
-          s.denyUntil = now + r.waitLeaseMs;
+          // Wait for a whole lease (one call per lease, not per token, while saturated), but never hold a token
+          // back more than a second: Retry-After stays true for slow rates.
+          s.denyUntil = now + Math.max(r.waitOneMs, Math.min(r.waitLeaseMs, MAX_HOLD_MS));
           s.retryAt = now + r.waitOneMs;
           const no = refused(r.waitOneMs);
           while (next < waiters.length) waiters[next++]!(no);

@@ -17,6 +17,8 @@ export interface TestRedis {
   stop(): Promise<void>;
   /** Starts it again on the same port and waits until it accepts connections. */
   start(): Promise<void>;
+  /** Sends a signal to the server: SIGSTOP stalls it (connections stay open, nothing answers), SIGCONT resumes. */
+  signal(sig: NodeJS.Signals): void;
   /** Stops it and removes its directory. */
   close(): Promise<void>;
 }
@@ -65,6 +67,7 @@ export async function startRedis(): Promise<TestRedis> {
     url: `redis://127.0.0.1:${port}`,
     stop,
     start,
+    signal: (sig) => void child?.kill(sig),
     close: async () => {
       await stop();
       rmSync(dir, { recursive: true, force: true });
