@@ -92,6 +92,13 @@ export function checkConfig(config: Config, parsed: ParsedYaml, file: string, ba
           report(['routes', i, 'stages', 'lists', `${list}_files`, k], `file "${f}" does not exist`);
       });
     }
+    r.stages?.ratelimit?.rules?.forEach((rule, j) => {
+      if (rule.scope === 'cluster' && config.cluster?.redis === undefined)
+        report(
+          ['routes', i, 'stages', 'ratelimit', 'rules', j, 'scope'],
+          'scope "cluster" shares the limit through Redis; add cluster.redis (url) at the top level, or use "node"',
+        );
+    });
     r.stages?.access?.rules?.forEach((rule, j) =>
       (Array.isArray(rule.cidrs) ? rule.cidrs : []).forEach((c, k) => {
         const parsedCidr = typeof c === 'string' ? parseCidr(c) : null;

@@ -7,6 +7,7 @@ import { LimitsSchema, ListenerSchema, PoolSchema, RouteSchema } from '../gatewa
 import { Duration } from '../lib/units.js';
 import { BansNodeSchema } from '../ddos/schema.js';
 import { WafSchema } from '../waf/schema.js';
+import { ClusterSchema } from '../cluster/schema.js';
 
 const AdminSchema = Type.Object(
   {
@@ -94,6 +95,7 @@ export const ConfigSchema = Type.Object(
     log: Type.Optional(LogSchema),
     waf: Type.Optional(WafSchema),
     bans: Type.Optional(BansNodeSchema),
+    cluster: Type.Optional(ClusterSchema),
     shutdown_timeout: Type.Optional(Duration('On SIGTERM, how long in-flight requests may take to finish.', '30s')),
     demo_origin: Type.Optional(
       Type.Object(

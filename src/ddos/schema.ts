@@ -24,6 +24,13 @@ export const RateLimitRuleSchema = Type.Object(
       Type.Integer({ minimum: 1, description: 'Requests admitted at once; default: one second of rate.' }),
     ),
     shadow: Type.Optional(Type.Boolean({ default: false, description: 'Count and log, do not refuse (for rollout).' })),
+    scope: Type.Optional(
+      Type.Union([Type.Literal('node'), Type.Literal('cluster')], {
+        default: 'node',
+        description: 'node: counted in this process; cluster: one budget shared by all nodes through cluster.redis.',
+        errorHint: '"node" or "cluster"',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

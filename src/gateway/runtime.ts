@@ -7,6 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { LoadedConfig } from '../config/index.js';
 import { toBytes, toMs } from '../config/index.js';
 import { accessStage } from '../access/index.js';
+import { clusterServices, type ClusterServices } from '../cluster/index.js';
 import { BansStage, BanTable, challengeStage, listsStage, rateLimitStage } from '../ddos/index.js';
 import { createWafStage, inspectRefused, loadWaf, type RefusedRequest, type Waf } from '../waf/index.js';
 import { BulwarkError } from '../errors.js';
@@ -61,7 +62,13 @@ const FACTORIES = {
 
 const UNDER_ATTACK_ONLY = { mode: 'under_attack' } as const;
 
-function buildStages(route: RouteConfig, baseDir: string, waf: Waf | undefined, bans: BanTable): Stage[] {
+function buildStages(
+  route: RouteConfig,
+  baseDir: string,
+  waf: Waf | undefined,
+  bans: BanTable,
+  cluster: ClusterServices | undefined,
+): Stage[] {
   const stages: Stage[] = [];
   for (const name of STAGE_ORDER) {
     if (name === 'bans') {
@@ -78,7 +85,7 @@ function buildStages(route: RouteConfig, baseDir: string, waf: Waf | undefined, 
       continue;
     }
     const factory = FACTORIES[name] as StageFactory<typeof config>;
-    stages.push(factory.create(config, { routeName: route.name, baseDir }));
+    stages.push(factory.create(config, { routeName: route.name, baseDir, cluster }));
   }
   return stages;
 }
@@ -135,10 +142,13 @@ export function buildRuntime(loaded: LoadedConfig, previous?: Runtime, bans?: Ba
   }
 
   const waf = wafFor(loaded);
+  const cluster = config.cluster ? clusterServices(config.cluster.redis) : undefined;
   const routes = config.routes.map((rc) => {
     const pool = pools.get(rc.pool)!;
-    const pipeline = new Pipeline(buildStages(rc, loaded.baseDir, waf, banTable), ({ stage, error, requestId }) =>
-      log().error({ err: error, stage, route: rc.name, id: requestId }, 'stage failed'),
+    const pipeline = new Pipeline(
+      buildStages(rc, loaded.baseDir, waf, banTable, cluster),
+      ({ stage, error, requestId }) =>
+        log().error({ err: error, stage, route: rc.name, id: requestId }, 'stage failed'),
     );
     const route: RouteRuntime = {
       name: rc.name,

@@ -12,6 +12,7 @@ import client from 'prom-client';
 import { AdminServer, type AdminBackend } from '../admin/index.js';
 import { loadConfigText, toMs, type LoadedConfig, type LoadResult } from '../config/index.js';
 import { Gateway } from '../gateway/index.js';
+import { createRedisBanReplication } from '../cluster/index.js';
 import { BanTable, type BanChange } from '../ddos/index.js';
 import {
   collectProcessMetrics,
@@ -89,6 +90,9 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
   const bans = new BanTable();
   bans.setMaxEntries(loaded.config.bans?.max_entries);
   bans.persistTo(banStateFile(loaded));
+  // With Redis, bans reach every node (publish/subscribe) and outlive restarts; config changes to it need a restart.
+  const redis = loaded.config.cluster?.redis;
+  if (redis) bans.attachReplication(createRedisBanReplication(redis));
   /** Workers whose message handler is up: from then on they get every ban change. */
   const listening = new Set<Worker>();
   const sendBans = (w: Worker, changes: BanChange[]) => {

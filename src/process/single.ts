@@ -16,6 +16,7 @@ import {
 } from '../config/index.js';
 import { startDemoOrigin } from '../demo/index.js';
 import { Gateway } from '../gateway/index.js';
+import { createRedisBanReplication } from '../cluster/index.js';
 import { BanTable } from '../ddos/index.js';
 import { collectProcessMetrics, log, metrics, queryEvents, register } from '../observability/index.js';
 import { setUnderAttack, underAttack } from '../ddos/index.js';
@@ -62,6 +63,9 @@ export async function startSingle(loaded: LoadedConfig, reloadFrom?: () => LoadR
   const bans = new BanTable();
   bans.setMaxEntries(loaded.config.bans?.max_entries);
   bans.persistTo(banStateFile(loaded));
+  // With Redis, bans reach every node (publish/subscribe) and outlive restarts; config changes to it need a restart.
+  const redis = loaded.config.cluster?.redis;
+  if (redis) bans.attachReplication(createRedisBanReplication(redis));
   let gateway: Gateway;
   try {
     gateway = await Gateway.start(loaded, bans);
