@@ -32,27 +32,32 @@ const json = JSON.stringify({
   note: 'Please deliver between 9 and 12, ring twice at the side door. Thanks!',
 }).padEnd(600, ' ');
 
-function run(method, uri, headers, body) {
+// The origin's page in the HTTP bench (bench/origin.mjs): inspected in phase 4 like there.
+const PAGE = `<!doctype html><html><head><title>bench</title></head><body>${'<p>Bulwark benchmark page.</p>'.repeat(18)}</body></html>\n`;
+
+function run(method, uri, headers, body, responseType = 'application/json', responseBody = undefined) {
   const t = waf.transaction('bench', profile);
   const req = { method, uri, protocol: 'HTTP/1.1', headers, clientAddress: '127.0.0.1', clientPort: 40000 };
   let i = t.processRequestHeaders(req);
   if (!i) i = t.processRequestBody(body);
   if (!i) {
-    t.processResponseHeaders({ status: 200, protocol: 'HTTP/1.1', headers: [['Content-Type', 'application/json']] });
-    t.processResponseBody(undefined);
+    t.processResponseHeaders({ status: 200, protocol: 'HTTP/1.1', headers: [['Content-Type', responseType]] });
+    t.processResponseBody(responseBody);
   }
   t.processLogging();
   return t;
 }
 
+// As in the HTTP bench, an id changes in every request, so the cross-request memos see what real traffic gives them.
+let n = 0;
 const scenarios = {
-  get: () => run('GET', '/catalog/item/42?color=blue&size=m', browserHeaders, undefined),
+  get: () => run('GET', `/catalog/item?id=${++n}&color=blue&size=m`, browserHeaders, undefined, 'text/html', PAGE),
   post: () =>
     run(
       'POST',
       '/api/orders',
       [...browserHeaders.slice(0, 3), ['Content-Type', 'application/json'], ['Content-Length', String(json.length)]],
-      json,
+      json.replace('ord_7f3a9c', `ord_${String(++n).padStart(6, '0')}`),
     ),
   attack: () => run('GET', '/?id=1%27%20OR%20%271%27=%271', browserHeaders, undefined),
 };
