@@ -1,10 +1,11 @@
 /**
- * The ratelimit stage: each rule keeps a GCRA bucket per key; the first rule to refuse answers 429 with
+ * The ratelimit stage: each rule keeps a GCRA bucket (rate) and/or a sliding-window count (quota) per key; the
+ * first rule to refuse answers 429 with
  * Retry-After and the IETF httpapi RateLimit-Policy / RateLimit headers. A shadow rule counts and annotates but
  * never refuses. Everything is compiled at load; a request costs a key build and a map lookup per rule.
  *
- * Scope today: buckets live in the worker process, so with N workers a client may get up to N times the limit.
- * Exact per-node limits across workers and cluster-wide limits through Redis are the next steps (issue #6).
+ * Scope: state lives in the worker process. With `workers_balance: client_hash` (the default) the primary gives
+ * every connection of a client prefix to one worker, so limits keyed by client or client_prefix are exact per node.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import {
@@ -17,8 +18,9 @@ import {
 } from '../../pipeline/index.js';
 import { ddosMetrics } from '../metrics.js';
 import type { RateLimitConfig, RateLimitRule } from '../schema.js';
-import { Gcra } from './gcra.js';
+import { Gcra, type GcraDecision } from './gcra.js';
 import { compileKey } from './key.js';
+import { parseQuota, SlidingWindow } from './window.js';
 
 const PER_SECOND: Record<string, number> = { s: 1, m: 1 / 60, h: 1 / 3600 };
 
@@ -27,26 +29,65 @@ export function parseRate(rate: string): number {
   return Number(n) * PER_SECOND[unit]!;
 }
 
+/** What a rule asks per request; GCRA, the sliding window, or both in turn. */
+export interface Limiter {
+  take(key: string): GcraDecision;
+}
+
+/** Rate and quota on one rule: the quota counts first and gives the request back if the rate then refuses. */
+class RateAndQuota implements Limiter {
+  constructor(
+    private readonly rate: Gcra,
+    private readonly quota: SlidingWindow,
+  ) {}
+
+  take(key: string): GcraDecision {
+    const q = this.quota.take(key);
+    if (!q.allowed) return q;
+    const r = this.rate.take(key);
+    if (!r.allowed) this.quota.refund(key);
+    return r.allowed && q.remaining < r.remaining ? q : r;
+  }
+}
+
 interface CompiledRule {
   readonly name: string;
   readonly key: (x: Exchange) => string;
-  readonly bucket: Gcra;
+  readonly bucket: Limiter;
   readonly shadow: boolean;
   readonly policy: string;
   readonly counters: { allowed: { inc(): void }; limited: { inc(): void }; shadow: { inc(): void } };
 }
 
+/**
+ * The limiter and the RateLimit-Policy of a rule. A quota's policy names its count and window; a rate's names its
+ * burst and the seconds it takes to refill, as the httpapi draft puts a token bucket; with both, the quota's.
+ */
+function limiterFor(rule: RateLimitRule): { limiter: Limiter; policy: string } {
+  let gcra: Gcra | undefined;
+  let policy = '';
+  if (rule.rate !== undefined) {
+    const perSecond = parseRate(rule.rate);
+    const burst = rule.burst ?? Math.max(1, Math.round(perSecond));
+    gcra = new Gcra(perSecond, burst);
+    policy = `"${rule.name}";q=${burst};w=${Math.max(1, Math.ceil(burst / perSecond))}`;
+  }
+  if (rule.quota === undefined) return { limiter: gcra!, policy };
+  const { limit, windowMs } = parseQuota(rule.quota);
+  const window = new SlidingWindow(limit, windowMs);
+  policy = `"${rule.name}";q=${limit};w=${windowMs / 1000}`;
+  return { limiter: gcra ? new RateAndQuota(gcra, window) : window, policy };
+}
+
 function compileRule(rule: RateLimitRule, route: string): CompiledRule {
-  const perSecond = parseRate(rule.rate);
-  const burst = rule.burst ?? Math.max(1, Math.round(perSecond));
-  const windowSeconds = Math.max(1, Math.ceil(burst / perSecond));
+  const { limiter, policy } = limiterFor(rule);
   const m = ddosMetrics.rateLimitDecisions;
   return {
     name: rule.name,
     key: compileKey(rule.key),
-    bucket: new Gcra(perSecond, burst),
+    bucket: limiter,
     shadow: rule.shadow === true,
-    policy: `"${rule.name}";q=${burst};w=${windowSeconds}`,
+    policy,
     counters: {
       allowed: m.labels(route, rule.name, 'allowed'),
       limited: m.labels(route, rule.name, 'limited'),
