@@ -4,6 +4,7 @@
  * in one place. Workers that die are replaced, with a growing delay when they die young (a crash loop).
  */
 import cluster, { type Worker } from 'node:cluster';
+import type { Socket } from 'node:net';
 import client from 'prom-client';
 import { AdminServer, type AdminBackend } from '../admin/index.js';
 import { loadConfigText, toMs, type LoadedConfig, type LoadResult } from '../config/index.js';
@@ -15,14 +16,19 @@ import {
   type EventQuery,
   type SecurityEvent,
 } from '../observability/index.js';
+import { ClientHashBalancer, type HandedConnection } from './balance.js';
 import { readinessOf, startDemoIfConfigured } from './single.js';
+
+/** Tells a worker that the primary accepts and hands connections over (workers_balance: client_hash). */
+const HANDED_ENV = 'BULWARK_HANDED_CONNECTIONS';
 
 type ToWorker =
   | { type: 'config'; seq: number; text: string; file: string; baseDir: string }
   | { type: 'readiness'; seq: number }
   | { type: 'metrics'; seq: number }
   | { type: 'events'; seq: number; query: EventQuery }
-  | { type: 'drain'; deadlineMs: number };
+  | { type: 'drain'; deadlineMs: number }
+  | HandedConnection;
 type FromWorker =
   | { type: 'listening-for-config' }
   | { type: 'config-result'; seq: number; ok: boolean; error?: string; generation?: number }
@@ -70,6 +76,11 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
   /** Workers that have started and answered their first configuration: the only ones asked for metrics. */
   const ready = new Set<Worker>();
   let recentDeaths = 0;
+  // Read once: workers bind their own sockets or they do not, for the life of the node.
+  const balancer =
+    (loaded.config.workers_balance ?? 'client_hash') === 'client_hash' ? new ClientHashBalancer(workers) : undefined;
+  /** With client_hash, the node is ready only once the primary accepts (after every worker has started). */
+  let accepting = balancer === undefined;
 
   const configure = (w: Worker, l: LoadedConfig) =>
     ask<Extract<FromWorker, { type: 'config-result' }>>(
@@ -78,14 +89,16 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
       60_000,
     );
 
-  const fork = async (): Promise<void> => {
-    const w = cluster.fork();
+  const fork = async (slot: number): Promise<void> => {
+    const w = cluster.fork(balancer ? { [HANDED_ENV]: '1' } : {});
     live.add(w);
     workersUp.set(live.size);
     const bornAt = Date.now();
     w.once('exit', (code, signal) => {
       live.delete(w);
       ready.delete(w);
+      // Its clients move to the live workers until the replacement is ready (their limit state starts afresh).
+      if (balancer?.slotOf(w) === slot) balancer.setWorker(slot, undefined);
       workersUp.set(live.size);
       if (stopping) return;
       workerRestarts.inc();
@@ -93,7 +106,7 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
       recentDeaths = young ? recentDeaths + 1 : 0;
       const delay = Math.min(30_000, young ? 250 * 2 ** Math.min(recentDeaths, 7) : 0);
       log().error({ worker: w.id, code, signal, restartInMs: delay }, 'worker died; replacing it');
-      setTimeout(() => void fork().catch((e: unknown) => log().error({ err: e }, 'worker start failed')), delay);
+      setTimeout(() => void fork(slot).catch((e: unknown) => log().error({ err: e }, 'worker start failed')), delay);
     });
     // Not 'online': that fires before the worker's ES modules have loaded, and a message sent then is lost.
     await new Promise<void>((r) => {
@@ -111,6 +124,7 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
     ready.add(w);
     // A reload that completed while this worker was starting did not reach it: bring it up to date.
     if (startedWith !== current) await configure(w, current);
+    balancer?.setWorker(slot, w);
   };
 
   const reload = async (): Promise<Awaited<ReturnType<AdminBackend['reload']>>> => {
@@ -124,6 +138,11 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
     );
     if (failed.length > 0) return { ok: false, problems: [], message: failed.join('; ') };
     current = r.loaded;
+    try {
+      await balancer?.apply(r.loaded.config.listeners);
+    } catch (e) {
+      return { ok: false, problems: [], message: (e as Error).message };
+    }
     const first = results[0];
     return { ok: true, generation: first?.status === 'fulfilled' ? first.value.generation : undefined };
   };
@@ -163,7 +182,7 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
           ask<Extract<FromWorker, { type: 'readiness-result' }>>(w, { type: 'readiness', seq: ++seq }, 2000),
         ),
       );
-      const anyReady = answers.some((a) => a.status === 'fulfilled' && a.value.ready);
+      const anyReady = accepting && answers.some((a) => a.status === 'fulfilled' && a.value.ready);
       const first = answers.find((a) => a.status === 'fulfilled');
       return {
         ready: anyReady,
@@ -184,6 +203,7 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
     stopping = true;
     const deadlineMs = toMs(current.config.shutdown_timeout ?? '30s');
     log().info({ signal, deadlineMs }, 'draining');
+    balancer?.close();
     await admin.close();
     const exits = [...live].map((w) => new Promise<void>((r) => (w.isDead() ? r() : w.once('exit', () => r()))));
     for (const w of live) w.send({ type: 'drain', deadlineMs } satisfies ToWorker);
@@ -202,7 +222,10 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
   process.on('SIGINT', () => void stop('SIGINT'));
 
   // Workers last: by now a signal is handled and /readyz answers (503 until a worker is ready).
-  await Promise.all(Array.from({ length: workers }, () => fork()));
+  await Promise.all(Array.from({ length: workers }, (_, slot) => fork(slot)));
+  // Accept only once every worker is ready, so no client starts on a stand-in worker.
+  await balancer?.apply(current.config.listeners);
+  accepting = true;
 }
 
 export function runWorker(): void {
@@ -211,7 +234,14 @@ export function runWorker(): void {
   // Ctrl-C reaches the whole process group; the primary decides when workers drain.
   process.on('SIGINT', () => {});
   process.on('SIGTERM', () => void gateway?.close(5000).then(() => process.exit(0)));
-  process.on('message', (msg: ToWorker) => {
+  const handed = process.env[HANDED_ENV] === '1';
+  process.on('message', (msg: ToWorker, handle?: unknown) => {
+    if (msg.type === 'connection') {
+      const socket = handle as Socket | undefined;
+      if (gateway && socket) gateway.adopt(msg.listener, socket);
+      else socket?.destroy();
+      return;
+    }
     void (async () => {
       if (msg.type === 'config') {
         const r = loadConfigText(msg.text, msg.file, msg.baseDir);
@@ -221,7 +251,7 @@ export function runWorker(): void {
         }
         try {
           if (gateway) await gateway.reload(r.loaded);
-          else gateway = await Gateway.start(r.loaded);
+          else gateway = await Gateway.start(r.loaded, { handedConnections: handed });
           process.send?.({
             type: 'config-result',
             seq: msg.seq,
