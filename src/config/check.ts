@@ -98,6 +98,11 @@ export function checkConfig(config: Config, parsed: ParsedYaml, file: string, ba
           ['routes', i, 'stages', 'ratelimit', 'rules', j, 'scope'],
           'scope "cluster" shares the limit through Redis; add cluster.redis (url) at the top level, or use "node"',
         );
+      if (rule.scope === 'cluster' && rule.quota !== undefined)
+        report(
+          ['routes', i, 'stages', 'ratelimit', 'rules', j, 'quota'],
+          'quotas are counted per node; a "cluster" rule shares a rate only: put the quota in a rule of its own',
+        );
     });
     r.stages?.access?.rules?.forEach((rule, j) =>
       (Array.isArray(rule.cidrs) ? rule.cidrs : []).forEach((c, k) => {

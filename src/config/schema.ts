@@ -82,6 +82,16 @@ export const ConfigSchema = Type.Object(
         errorHint: '"auto" or a number of workers',
       }),
     ),
+    workers_balance: Type.Optional(
+      Type.Union([Type.Literal('client_hash'), Type.Literal('kernel')], {
+        description:
+          'How connections reach workers. client_hash: the primary accepts and gives every connection of a ' +
+          'client /24 (IPv4) or /64 (IPv6) to one worker, so per-client rate limits are exact per node. kernel: ' +
+          "node:cluster's own spreading (SO_REUSEPORT on Node >= 22.12), for nodes without per-client limits. " +
+          'Default: client_hash, or kernel when trusted_proxies is set (behind a proxy the TCP peer is the proxy, ' +
+          'and hashing it would put the whole node on one worker). Read at start; a reload does not change it.',
+      }),
+    ),
     listeners: Type.Array(ListenerSchema, { minItems: 1 }),
     routes: Type.Array(RouteSchema, { minItems: 1, description: 'Tried in order; the first match serves.' }),
     pools: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]+$' }), PoolSchema),

@@ -4,6 +4,7 @@
  */
 export { rateLimitStage, RateLimitStage, parseRate } from './ratelimit/stage.js';
 export { Gcra, type GcraDecision } from './ratelimit/gcra.js';
+export { clientPrefix } from './ratelimit/key.js';
 export { RateLimitSchema, ListsSchema, type RateLimitConfig, type ListsConfig } from './schema.js';
 export { listsStage, ListsStage } from './lists/stage.js';
 export { parseList } from './lists/list-file.js';

@@ -2,10 +2,10 @@
  * One process's data plane: listeners plus the current Runtime. `reload` builds everything new before it
  * swaps anything; if building fails, nothing changes and the error says why.
  */
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import type { LoadedConfig } from '../config/index.js';
-import { toBytes, toMs } from '../config/index.js';
+import { splitAddress, toBytes, toMs } from '../config/index.js';
 import { log, metrics } from '../observability/index.js';
 import { createRequestHandler } from './handler.js';
 import { createUpgradeHandler } from './listeners/websocket.js';
@@ -44,11 +44,28 @@ export class Gateway {
   });
   private readonly upgrade = createUpgradeHandler(() => this.current);
 
-  /** `bans`: the process's ban table, made before the gateway so that bans loaded or received early hold. */
-  static async start(loaded: LoadedConfig, bans?: BanTable): Promise<Gateway> {
-    const g = new Gateway();
-    g.ownsBans = bans === undefined;
-    g.current = buildRuntime(loaded, undefined, bans ?? new BanTable());
+  private constructor(private readonly handedConnections = false) {}
+
+  /** A connection the primary accepted for listener `name`; closed when no such listener runs here. */
+  adopt(name: string, socket: Socket): void {
+    const b = this.bound.get(name);
+    if (b && !this.draining) b.listener.adopt(socket);
+    else socket.destroy();
+  }
+
+  /**
+   * @param options.bans the process's ban table, made before the gateway so that bans loaded or received early
+   *   hold; without it the gateway makes (and closes) its own
+   * @param options.handedConnections listeners bind nothing; the primary hands each connection to `adopt`
+   *   (`workers_balance: client_hash`, src/process/balance.ts)
+   */
+  static async start(
+    loaded: LoadedConfig,
+    options: { bans?: BanTable; handedConnections?: boolean } = {},
+  ): Promise<Gateway> {
+    const g = new Gateway(options.handedConnections === true);
+    g.ownsBans = options.bans === undefined;
+    g.current = buildRuntime(loaded, undefined, options.bans ?? new BanTable());
     try {
       await g.bindListeners(loaded);
     } catch (e) {
@@ -97,7 +114,12 @@ export class Gateway {
         refused: (r) => this.current?.inspectRefused?.(r),
         baseDir: loaded.baseDir,
       });
-      const address = await listener.listen(config.address);
+      let address: AddressInfo;
+      if (this.handedConnections) {
+        listener.acceptHandedConnections();
+        const { host, port } = splitAddress(config.address);
+        address = { address: host, port, family: host.includes(':') ? 'IPv6' : 'IPv4' };
+      } else address = await listener.listen(config.address);
       this.bound.set(name, { config, listener, address });
       log().info({ listener: name, address: `${address.address}:${address.port}` }, 'listening');
     }

@@ -8,6 +8,7 @@
  * holds whichever worker a connection lands on.
  */
 import cluster, { type Worker } from 'node:cluster';
+import type { Socket } from 'node:net';
 import client from 'prom-client';
 import { AdminServer, type AdminBackend } from '../admin/index.js';
 import { loadConfigText, toMs, type LoadedConfig, type LoadResult } from '../config/index.js';
@@ -21,8 +22,12 @@ import {
   type EventQuery,
   type SecurityEvent,
 } from '../observability/index.js';
+import { ClientHashBalancer, type HandedConnection } from './balance.js';
 import { banStateFile, readinessOf, startDemoIfConfigured } from './single.js';
 import { getNodeSecret, setNodeSecret, setUnderAttack, underAttack, type UnderAttackState } from '../ddos/index.js';
+
+/** Tells a worker that the primary accepts and hands connections over (workers_balance: client_hash). */
+const HANDED_ENV = 'BULWARK_HANDED_CONNECTIONS';
 
 type ToWorker =
   | { type: 'config'; seq: number; text: string; file: string; baseDir: string }
@@ -32,7 +37,8 @@ type ToWorker =
   | { type: 'drain'; deadlineMs: number }
   | { type: 'bans'; changes: BanChange[] }
   // The node's challenge secret (so a cookie is good on every worker) and the under-attack mode.
-  | { type: 'challenge'; secret: string; underAttack: UnderAttackState };
+  | { type: 'challenge'; secret: string; underAttack: UnderAttackState }
+  | HandedConnection;
 type FromWorker =
   | { type: 'listening-for-config' }
   | { type: 'config-result'; seq: number; ok: boolean; error?: string; generation?: number }
@@ -73,6 +79,11 @@ function ask<T extends FromWorker>(worker: Worker, msg: ToWorker & { seq: number
   });
 }
 
+/** Behind trusted proxies the TCP peer is a proxy: hashing it would give one worker the whole node. */
+function defaultBalance(loaded: LoadedConfig): 'client_hash' | 'kernel' {
+  return (loaded.config.trusted_proxies?.length ?? 0) > 0 ? 'kernel' : 'client_hash';
+}
+
 export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFrom: () => LoadResult): Promise<void> {
   let current = loaded;
   let stopping = false;
@@ -103,6 +114,13 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
     if (origin === 'worker' || origin === 'expiry') return;
     for (const w of listening) sendBans(w, [change]);
   });
+  // Read once: workers bind their own sockets or they do not, for the life of the node.
+  const balancer =
+    (loaded.config.workers_balance ?? defaultBalance(loaded)) === 'client_hash'
+      ? new ClientHashBalancer(workers)
+      : undefined;
+  /** With client_hash, the node is ready only once the primary accepts (after every worker has started). */
+  let accepting = balancer === undefined;
 
   const configure = (w: Worker, l: LoadedConfig) =>
     ask<Extract<FromWorker, { type: 'config-result' }>>(
@@ -111,8 +129,8 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
       60_000,
     );
 
-  const fork = async (): Promise<void> => {
-    const w = cluster.fork();
+  const fork = async (slot: number): Promise<void> => {
+    const w = cluster.fork(balancer ? { [HANDED_ENV]: '1' } : {});
     live.add(w);
     workersUp.set(live.size);
     const bornAt = Date.now();
@@ -125,6 +143,8 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
       live.delete(w);
       ready.delete(w);
       listening.delete(w);
+      // Its clients move to the live workers until the replacement is ready (their limit state starts afresh).
+      if (balancer?.slotOf(w) === slot) balancer.setWorker(slot, undefined);
       workersUp.set(live.size);
       if (stopping) return;
       workerRestarts.inc();
@@ -132,7 +152,7 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
       recentDeaths = young ? recentDeaths + 1 : 0;
       const delay = Math.min(30_000, young ? 250 * 2 ** Math.min(recentDeaths, 7) : 0);
       log().error({ worker: w.id, code, signal, restartInMs: delay }, 'worker died; replacing it');
-      setTimeout(() => void fork().catch((e: unknown) => log().error({ err: e }, 'worker start failed')), delay);
+      setTimeout(() => void fork(slot).catch((e: unknown) => log().error({ err: e }, 'worker start failed')), delay);
     });
     // Not 'online': that fires before the worker's ES modules have loaded, and a message sent then is lost.
     await new Promise<void>((r) => {
@@ -158,6 +178,7 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
     ready.add(w);
     // A reload that completed while this worker was starting did not reach it: bring it up to date.
     if (startedWith !== current) await configure(w, current);
+    balancer?.setWorker(slot, w);
   };
 
   const reload = async (): Promise<Awaited<ReturnType<AdminBackend['reload']>>> => {
@@ -173,6 +194,11 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
     current = r.loaded;
     bans.setMaxEntries(r.loaded.config.bans?.max_entries);
     bans.persistTo(banStateFile(r.loaded));
+    try {
+      await balancer?.apply(r.loaded.config.listeners);
+    } catch (e) {
+      return { ok: false, problems: [], message: (e as Error).message };
+    }
     const first = results[0];
     return { ok: true, generation: first?.status === 'fulfilled' ? first.value.generation : undefined };
   };
@@ -215,7 +241,7 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
           ask<Extract<FromWorker, { type: 'readiness-result' }>>(w, { type: 'readiness', seq: ++seq }, 2000),
         ),
       );
-      const anyReady = answers.some((a) => a.status === 'fulfilled' && a.value.ready);
+      const anyReady = accepting && answers.some((a) => a.status === 'fulfilled' && a.value.ready);
       const first = answers.find((a) => a.status === 'fulfilled');
       return {
         ready: anyReady,
@@ -244,6 +270,7 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
     stopping = true;
     const deadlineMs = toMs(current.config.shutdown_timeout ?? '30s');
     log().info({ signal, deadlineMs }, 'draining');
+    balancer?.close();
     await admin.close();
     const exits = [...live].map((w) => new Promise<void>((r) => (w.isDead() ? r() : w.once('exit', () => r()))));
     for (const w of live) w.send({ type: 'drain', deadlineMs } satisfies ToWorker);
@@ -263,7 +290,10 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
   process.on('SIGINT', () => void stop('SIGINT'));
 
   // Workers last: by now a signal is handled and /readyz answers (503 until a worker is ready).
-  await Promise.all(Array.from({ length: workers }, () => fork()));
+  await Promise.all(Array.from({ length: workers }, (_, slot) => fork(slot)));
+  // Accept only once every worker is ready, so no client starts on a stand-in worker.
+  await balancer?.apply(current.config.listeners);
+  accepting = true;
 }
 
 export function runWorker(): void {
@@ -277,7 +307,14 @@ export function runWorker(): void {
   // Ctrl-C reaches the whole process group; the primary decides when workers drain.
   process.on('SIGINT', () => {});
   process.on('SIGTERM', () => void gateway?.close(5000).then(() => process.exit(0)));
-  process.on('message', (msg: ToWorker) => {
+  const handed = process.env[HANDED_ENV] === '1';
+  process.on('message', (msg: ToWorker, handle?: unknown) => {
+    if (msg.type === 'connection') {
+      const socket = handle as Socket | undefined;
+      if (gateway && socket) gateway.adopt(msg.listener, socket);
+      else socket?.destroy();
+      return;
+    }
     void (async () => {
       if (msg.type === 'config') {
         const r = loadConfigText(msg.text, msg.file, msg.baseDir);
@@ -287,7 +324,7 @@ export function runWorker(): void {
         }
         try {
           if (gateway) await gateway.reload(r.loaded);
-          else gateway = await Gateway.start(r.loaded, bans);
+          else gateway = await Gateway.start(r.loaded, { bans, handedConnections: handed });
           process.send?.({
             type: 'config-result',
             seq: msg.seq,

@@ -68,7 +68,7 @@ export async function startSingle(loaded: LoadedConfig, reloadFrom?: () => LoadR
   if (redis) bans.attachReplication(createRedisBanReplication(redis));
   let gateway: Gateway;
   try {
-    gateway = await Gateway.start(loaded, bans);
+    gateway = await Gateway.start(loaded, { bans });
   } catch (e) {
     await bans.close();
     throw e;

@@ -25,6 +25,9 @@ before(async () => {
   writeFileSync(
     file,
     `workers: 2
+# kernel spreading: one client's connections reach both workers, which is what this test needs to see
+# (client_hash, the default, would keep them all on one worker).
+workers_balance: kernel
 shutdown_timeout: 5s
 listeners:
   - { name: public, address: "127.0.0.1:${dataPort}" }

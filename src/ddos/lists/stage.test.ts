@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatProblem, loadConfigText } from '../../config/index.js';
 import {
@@ -80,6 +80,21 @@ test('a changed list file is picked up without a reload', async () => {
   assert.equal(got, 403);
   const m = await request(`${gw.adminUrl}/metrics`);
   assert.match(m.body, /bulwark_ddos_list_entries\{route="all",list="deny"\} 5/);
+});
+
+test('a bad line written into a list file of a running node is skipped; the lines around it apply', async () => {
+  appendFileSync(denyFile, '300.1.2.3\n127.0.0.26\n');
+  let got = 200;
+  for (let i = 0; i < 60 && got === 200; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    got = await status('127.0.0.26');
+  }
+  assert.equal(got, 403, 'the line after the bad one applies');
+  assert.equal(await status('127.0.0.20'), 403, 'earlier lines still apply');
+  assert.equal(await status('127.0.0.27'), 200, 'the node keeps serving');
+  const lines = readFileSync(denyFile, 'utf8').split('\n');
+  const bad = parseList(lines.join('\n')).problems.map((p) => p.line);
+  assert.deepEqual(bad, [lines.indexOf('not-an-address') + 1, lines.indexOf('300.1.2.3') + 1]);
 });
 
 test('bad list config is refused at load with its position', () => {

@@ -29,6 +29,14 @@ routes:
     match: { path: { prefix: /shadow } }
     pool: main
     stages: { ratelimit: { rules: [{ name: trial, key: [client], rate: 1/m, burst: 1, shadow: true }] } }
+  - name: quota
+    match: { path: { prefix: /quota } }
+    pool: main
+    stages: { ratelimit: { rules: [{ name: daily, key: [client], quota: 3/d }] } }
+  - name: both
+    match: { path: { prefix: /both } }
+    pool: main
+    stages: { ratelimit: { rules: [{ name: mixed, key: [client], rate: 1/h, burst: 2, quota: 3/h }] } }
 `);
 });
 
@@ -102,4 +110,43 @@ routes:
     lines.some((l) => /^rl\.yaml:9:\d+ .*rate: got "0\/s"; expected a rate/.test(l)),
     lines.join('\n'),
   );
+});
+
+test('quota: a count per window, 429 with the window in RateLimit-Policy; rate and quota on one rule', async () => {
+  assert.deepEqual(await statuses(4, '/quota', { localAddress: '127.0.0.7' }), [200, 200, 200, 429]);
+  const limited = await request(`${gw.url}/quota`, { localAddress: '127.0.0.7' });
+  assert.equal(limited.status, 429);
+  assert.equal(limited.headers['ratelimit-policy'], '"daily";q=3;w=86400');
+  const retry = Number(limited.headers['retry-after']);
+  assert.ok(retry >= 1 && retry <= 2 * 86400, String(retry));
+  assert.equal(JSON.parse(limited.body).code, 'ratelimit:daily');
+  // The burst of 2 refuses the third; the quota (3) did not count the refused one, nor does it refuse yet.
+  assert.deepEqual(await statuses(3, '/both', { localAddress: '127.0.0.7' }), [200, 200, 429]);
+});
+
+test('a rule without rate or quota, a zero quota and a zero burst are refused at load with their position', () => {
+  const r = loadConfigText(
+    `listeners: [{ name: p, address: "127.0.0.1:0" }]
+pools: { main: { origins: [{ url: "http://127.0.0.1:1" }] } }
+routes:
+  - name: r
+    pool: main
+    stages:
+      ratelimit:
+        rules:
+          - { name: a, key: [client] }
+          - { name: b, key: [client], quota: 0/m }
+          - { name: c, key: [client], rate: 1/s, burst: 0 }
+          - { name: d, key: [client], quota: 5/w }
+`,
+    'q.yaml',
+    '/tmp',
+  );
+  assert.equal(r.ok, false);
+  if (r.ok) return;
+  const lines = r.problems.map(formatProblem).join('\n');
+  assert.match(lines, /^q\.yaml:9:\d+ .*rules\[0\]: got .*; expected a rule with "rate" \(e\.g\. 100\/s\), "quota"/m);
+  assert.match(lines, /^q\.yaml:10:\d+ .*rules\[1\]\.quota: got "0\/m"; expected a quota such as "1000\/m"/m);
+  assert.match(lines, /^q\.yaml:11:\d+ .*rules\[2\]\.burst: must be >= 1/m);
+  assert.match(lines, /^q\.yaml:12:\d+ .*rules\[3\]\.quota: got "5\/w"; expected a quota/m);
 });

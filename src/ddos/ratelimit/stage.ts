@@ -1,10 +1,13 @@
 /**
- * The ratelimit stage: each rule keeps a GCRA bucket per key; the first rule to refuse answers 429 with
+ * The ratelimit stage: each rule keeps a GCRA bucket (rate) and/or a sliding-window count (quota) per key; the
+ * first rule to refuse answers 429 with
  * Retry-After and the IETF httpapi RateLimit-Policy / RateLimit headers. A shadow rule counts and annotates but
  * never refuses. Everything is compiled at load; a request costs a key build and a map lookup per rule.
  *
- * Scope: `node` buckets live in the worker process, so with N workers a client may get up to N times the limit.
- * `cluster` rules share one budget across nodes through Redis (src/cluster); only they may answer with a promise.
+ * Scope: `node` state lives in the worker process. With `workers_balance: client_hash` (the default) the primary
+ * gives every connection of a client prefix to one worker, so limits keyed by client or client_prefix are exact per
+ * node. `cluster` rate rules share one budget across nodes through Redis (src/cluster); only they may answer with a
+ * promise.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import {
@@ -21,12 +24,34 @@ import type { RateLimitConfig, RateLimitRule } from '../schema.js';
 import type { ClusterServices, RuleLimiter } from '../../cluster/index.js';
 import { Gcra, type GcraDecision } from './gcra.js';
 import { compileKey } from './key.js';
+import { parseQuota, SlidingWindow } from './window.js';
 
 const PER_SECOND: Record<string, number> = { s: 1, m: 1 / 60, h: 1 / 3600 };
 
 export function parseRate(rate: string): number {
   const [n, unit] = rate.split('/') as [string, string];
   return Number(n) * PER_SECOND[unit]!;
+}
+
+/** What a rule asks per request; GCRA, the sliding window, or both in turn. */
+export interface Limiter {
+  take(key: string): GcraDecision;
+}
+
+/** Rate and quota on one rule: the quota counts first and gives the request back if the rate then refuses. */
+class RateAndQuota implements Limiter {
+  constructor(
+    private readonly rate: Gcra,
+    private readonly quota: SlidingWindow,
+  ) {}
+
+  take(key: string): GcraDecision {
+    const q = this.quota.take(key);
+    if (!q.allowed) return q;
+    const r = this.rate.take(key);
+    if (!r.allowed) this.quota.refund(key);
+    return r.allowed && q.remaining < r.remaining ? q : r;
+  }
 }
 
 interface CompiledRule {
@@ -38,23 +63,46 @@ interface CompiledRule {
   readonly counters: { allowed: { inc(): void }; limited: { inc(): void }; shadow: { inc(): void } };
 }
 
+/**
+ * The limiter and the RateLimit-Policy of a rule. A quota's policy names its count and window; a rate's names its
+ * burst and the seconds it takes to refill, as the httpapi draft puts a token bucket; with both, the quota's.
+ * A `cluster` rule's rate is shared through Redis; its quota, if any, is rejected at load (quotas are per node).
+ */
+function limiterFor(
+  rule: RateLimitRule,
+  route: string,
+  cluster: ClusterServices | undefined,
+): { limiter: RuleLimiter; policy: string } {
+  let rate: RuleLimiter | undefined;
+  let policy = '';
+  if (rule.rate !== undefined) {
+    const perSecond = parseRate(rule.rate);
+    const burst = rule.burst ?? Math.max(1, Math.round(perSecond));
+    const local = new Gcra(perSecond, burst);
+    // The config check refuses `scope: cluster` without `cluster.redis`, so `cluster` is set for such rules.
+    rate =
+      rule.scope === 'cluster' && cluster
+        ? cluster.rateLimiter({ route, rule: rule.name, perSecond, burst, local })
+        : local;
+    policy = `"${rule.name}";q=${burst};w=${Math.max(1, Math.ceil(burst / perSecond))}`;
+  }
+  if (rule.quota === undefined) return { limiter: rate!, policy };
+  const { limit, windowMs } = parseQuota(rule.quota);
+  const window = new SlidingWindow(limit, windowMs);
+  policy = `"${rule.name}";q=${limit};w=${windowMs / 1000}`;
+  // `rate` is a node Gcra here: the config check refuses a quota on a cluster rule.
+  return { limiter: rate ? new RateAndQuota(rate as Gcra, window) : window, policy };
+}
+
 function compileRule(rule: RateLimitRule, route: string, cluster: ClusterServices | undefined): CompiledRule {
-  const perSecond = parseRate(rule.rate);
-  const burst = rule.burst ?? Math.max(1, Math.round(perSecond));
-  const windowSeconds = Math.max(1, Math.ceil(burst / perSecond));
+  const { limiter, policy } = limiterFor(rule, route, cluster);
   const m = ddosMetrics.rateLimitDecisions;
-  const local = new Gcra(perSecond, burst);
-  // The config check refuses `scope: cluster` without `cluster.redis`, so `cluster` is set for such rules.
-  const bucket =
-    rule.scope === 'cluster' && cluster
-      ? cluster.rateLimiter({ route, rule: rule.name, perSecond, burst, local })
-      : local;
   return {
     name: rule.name,
     key: compileKey(rule.key),
-    bucket,
+    bucket: limiter,
     shadow: rule.shadow === true,
-    policy: `"${rule.name}";q=${burst};w=${windowSeconds}`,
+    policy,
     counters: {
       allowed: m.labels(route, rule.name, 'allowed'),
       limited: m.labels(route, rule.name, 'limited'),

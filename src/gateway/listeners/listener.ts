@@ -263,6 +263,24 @@ export class Listener {
     }
   }
 
+  /**
+   * `workers_balance: client_hash`: the primary accepts and hands connections over (see src/process/balance.ts),
+   * so this listener binds nothing. A plain HTTP/1.1 front is then never 'listening', which is what arms its
+   * headers-timeout sweep and connection tracking: do it here.
+   */
+  acceptHandedConnections(): void {
+    if (this.front === this.h1) this.h1.emit('listening');
+  }
+
+  /**
+   * A connection accepted elsewhere (the primary, paused) enters here as if this front had accepted it: the
+   * connection guard, TLS, h2c sniffing and the HTTP servers all hang off the front's 'connection' event.
+   */
+  adopt(socket: net.Socket): void {
+    this.front.emit('connection', socket);
+    if (!socket.destroyed) socket.resume();
+  }
+
   listen(address: string): Promise<net.AddressInfo> {
     const { host, port } = splitAddress(address);
     return new Promise((resolve, reject) => {
