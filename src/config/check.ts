@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import RE2 from 're2';
 import { parseCidr } from '../lib/ip.js';
+import { checkOverload } from '../ddos/index.js';
 import type { Config } from './schema.js';
 import type { ConfigProblem } from './errors.js';
 import { formatPath } from './errors.js';
@@ -129,5 +130,6 @@ export function checkConfig(config: Config, parsed: ParsedYaml, file: string, ba
     const p = typeof c === 'string' ? parseCidr(c) : null;
     if (typeof p === 'string') report(['trusted_proxies', i], p);
   });
+  checkOverload(config.overload, report);
   return problems;
 }

@@ -5,6 +5,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { LimitsSchema, ListenerSchema, PoolSchema, RouteSchema } from '../gateway/schema.js';
 import { Duration } from '../lib/units.js';
+import { OverloadSchema } from '../ddos/schema.js';
 import { WafSchema } from '../waf/schema.js';
 
 const AdminSchema = Type.Object(
@@ -92,6 +93,7 @@ export const ConfigSchema = Type.Object(
     admin: Type.Optional(AdminSchema),
     log: Type.Optional(LogSchema),
     waf: Type.Optional(WafSchema),
+    overload: Type.Optional(OverloadSchema),
     shutdown_timeout: Type.Optional(Duration('On SIGTERM, how long in-flight requests may take to finish.', '30s')),
     demo_origin: Type.Optional(
       Type.Object(

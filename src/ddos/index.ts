@@ -4,3 +4,4 @@ export { Gcra, type GcraDecision } from './ratelimit/gcra.js';
 export { RateLimitSchema, ListsSchema, type RateLimitConfig, type ListsConfig } from './schema.js';
 export { listsStage, ListsStage } from './lists/stage.js';
 export { parseList } from './lists/list-file.js';
+export { OverloadGuard, createShedStage, checkOverload, SHED_REASON } from './shed/index.js';

@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { LoadedConfig } from '../config/index.js';
 import { toBytes, toMs } from '../config/index.js';
 import { accessStage } from '../access/index.js';
-import { listsStage, rateLimitStage } from '../ddos/index.js';
+import { createShedStage, listsStage, OverloadGuard, rateLimitStage } from '../ddos/index.js';
 import { createWafStage, inspectRefused, loadWaf, type RefusedRequest, type Waf } from '../waf/index.js';
 import { BulwarkError } from '../errors.js';
 import { Pipeline, STAGE_ORDER, type Stage, type StageFactory } from '../pipeline/index.js';
@@ -47,14 +47,21 @@ export interface Runtime {
   /** Lets the WAF read a request the gateway refused before routing (for the security event). */
   readonly inspectRefused?: (r: RefusedRequest) => void;
   inflight: number;
+  /** Overload shedding of this gateway; one object carried across reloads, idle when `overload` is absent. */
+  readonly overload: OverloadGuard;
 }
 
 /** Stage factories by name. The pipeline's order comes from STAGE_ORDER, not from this table. */
 const FACTORIES = { lists: listsStage, access: accessStage, ratelimit: rateLimitStage } as const;
 
-function buildStages(route: RouteConfig, baseDir: string, waf: Waf | undefined): Stage[] {
+function buildStages(route: RouteConfig, baseDir: string, waf: Waf | undefined, guard?: OverloadGuard): Stage[] {
   const stages: Stage[] = [];
   for (const name of STAGE_ORDER) {
+    if (name === 'shed') {
+      // Not listed per route: a top-level `overload` section puts it first on every route.
+      if (guard) stages.push(createShedStage(guard, route.name, route.priority === 'protected'));
+      continue;
+    }
     const config = route.stages?.[name];
     if (config === undefined) continue;
     if (name === 'waf') {
@@ -118,9 +125,11 @@ export function buildRuntime(loaded: LoadedConfig, previous?: Runtime): Runtime 
   }
 
   const waf = wafFor(loaded);
+  const overload = previous?.overload ?? new OverloadGuard();
+  const guard = config.overload ? overload : undefined;
   const routes = config.routes.map((rc) => {
     const pool = pools.get(rc.pool)!;
-    const pipeline = new Pipeline(buildStages(rc, loaded.baseDir, waf), ({ stage, error, requestId }) =>
+    const pipeline = new Pipeline(buildStages(rc, loaded.baseDir, waf, guard), ({ stage, error, requestId }) =>
       log().error({ err: error, stage, route: rc.name, id: requestId }, 'stage failed'),
     );
     const route: RouteRuntime = {
@@ -143,6 +152,8 @@ export function buildRuntime(loaded: LoadedConfig, previous?: Runtime): Runtime 
     (config.trusted_proxies ?? []).map((c) => parseCidr(c)).filter((c): c is Cidr => typeof c !== 'string'),
   );
   const fields = config.log?.access?.fields;
+  // Last, after everything that can throw: a refused configuration leaves the running thresholds alone.
+  overload.configure(config.overload);
   return {
     generation: ++generations,
     pipelines: routes.map((r) => r.route.pipeline),
@@ -157,11 +168,13 @@ export function buildRuntime(loaded: LoadedConfig, previous?: Runtime): Runtime 
     accessFields: fields ? new Set(fields) : undefined,
     inspectRefused: waf ? (r) => inspectRefused(waf, r) : undefined,
     inflight: 0,
+    overload,
   };
 }
 
 /** Pools of `old` that `next` does not carry over are closed once `old` has no request in flight. */
 export function retireRuntime(old: Runtime, next: Runtime | undefined, deadlineMs: number): Promise<void> {
+  if (!next) old.overload.close();
   const keep = new Set(next ? [...next.pools.values()] : []);
   const doomed = [...old.pools.values()].filter((p) => !keep.has(p));
   const started = Date.now();

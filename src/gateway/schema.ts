@@ -2,7 +2,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Duration, Size } from '../lib/units.js';
 import { AccessSchema } from '../access/schema.js';
-import { ListsSchema, RateLimitSchema } from '../ddos/schema.js';
+import { ListsSchema, RateLimitSchema, RoutePriority } from '../ddos/schema.js';
 import { WafRouteSchema } from '../waf/schema.js';
 
 const Address = Type.String({
@@ -94,6 +94,7 @@ export const RouteSchema = Type.Object(
       ),
     ),
     pool: Type.String({ description: 'Name of the origin pool that serves this route.' }),
+    priority: Type.Optional(RoutePriority),
     stages: Type.Optional(
       Type.Object(
         {

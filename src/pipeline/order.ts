@@ -4,6 +4,7 @@
  * A route lists which of these it runs; it cannot change their order.
  */
 export const STAGE_ORDER = [
+  'shed', // overload shedding: one integer compare while calm; an overloaded worker spends nothing else on a request
   'lists', // IP allow and deny lists: one hash probe per prefix length, before anything else
   'access', // allow or deny by client CIDR, method and path: a table lookup, no body
   'ratelimit', // GCRA buckets per key: a map lookup per rule, before anything reads a body
