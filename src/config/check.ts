@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import RE2 from 're2';
 import { parseCidr } from '../lib/ip.js';
-import { checkOverload } from '../ddos/index.js';
+import { checkGeo, checkOverload } from '../ddos/index.js';
 import type { Config } from './schema.js';
 import type { ConfigProblem } from './errors.js';
 import { formatPath } from './errors.js';
@@ -93,6 +93,7 @@ export function checkConfig(config: Config, parsed: ParsedYaml, file: string, ba
           report(['routes', i, 'stages', 'lists', `${list}_files`, k], `file "${f}" does not exist`);
       });
     }
+    checkGeo(r.stages?.geo, ['routes', i, 'stages', 'geo'], baseDir, report);
     r.stages?.access?.rules?.forEach((rule, j) =>
       (Array.isArray(rule.cidrs) ? rule.cidrs : []).forEach((c, k) => {
         const parsedCidr = typeof c === 'string' ? parseCidr(c) : null;

@@ -5,3 +5,4 @@ export { RateLimitSchema, ListsSchema, type RateLimitConfig, type ListsConfig } 
 export { listsStage, ListsStage } from './lists/stage.js';
 export { parseList } from './lists/list-file.js';
 export { OverloadGuard, createShedStage, checkOverload, SHED_REASON } from './shed/index.js';
+export { geoStage, checkGeo, loadGeoDatabase, parseGeoDatabase } from './geo/index.js';

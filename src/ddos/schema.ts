@@ -55,3 +55,5 @@ export type RateLimitRule = Static<typeof RateLimitRuleSchema>;
 
 // Overload shedding: the top-level `overload` section and a route's `priority` (schemas in shed/schema.ts).
 export { OverloadSchema, RoutePriority, type OverloadConfig } from './shed/schema.js';
+// Geo rules: routes[].stages.geo (schema in geo/schema.ts).
+export { GeoSchema, type GeoConfig } from './geo/schema.js';

@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { LoadedConfig } from '../config/index.js';
 import { toBytes, toMs } from '../config/index.js';
 import { accessStage } from '../access/index.js';
-import { createShedStage, listsStage, OverloadGuard, rateLimitStage } from '../ddos/index.js';
+import { createShedStage, geoStage, listsStage, OverloadGuard, rateLimitStage } from '../ddos/index.js';
 import { createWafStage, inspectRefused, loadWaf, type RefusedRequest, type Waf } from '../waf/index.js';
 import { BulwarkError } from '../errors.js';
 import { Pipeline, STAGE_ORDER, type Stage, type StageFactory } from '../pipeline/index.js';
@@ -52,7 +52,7 @@ export interface Runtime {
 }
 
 /** Stage factories by name. The pipeline's order comes from STAGE_ORDER, not from this table. */
-const FACTORIES = { lists: listsStage, access: accessStage, ratelimit: rateLimitStage } as const;
+const FACTORIES = { lists: listsStage, geo: geoStage, access: accessStage, ratelimit: rateLimitStage } as const;
 
 function buildStages(route: RouteConfig, baseDir: string, waf: Waf | undefined, guard?: OverloadGuard): Stage[] {
   const stages: Stage[] = [];

@@ -2,7 +2,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Duration, Size } from '../lib/units.js';
 import { AccessSchema } from '../access/schema.js';
-import { ListsSchema, RateLimitSchema, RoutePriority } from '../ddos/schema.js';
+import { GeoSchema, ListsSchema, RateLimitSchema, RoutePriority } from '../ddos/schema.js';
 import { WafRouteSchema } from '../waf/schema.js';
 
 const Address = Type.String({
@@ -99,6 +99,7 @@ export const RouteSchema = Type.Object(
       Type.Object(
         {
           lists: Type.Optional(ListsSchema),
+          geo: Type.Optional(GeoSchema),
           access: Type.Optional(AccessSchema),
           ratelimit: Type.Optional(RateLimitSchema),
           waf: Type.Optional(WafRouteSchema),

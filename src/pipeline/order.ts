@@ -6,6 +6,7 @@
 export const STAGE_ORDER = [
   'shed', // overload shedding: one integer compare while calm; an overloaded worker spends nothing else on a request
   'lists', // IP allow and deny lists: one hash probe per prefix length, before anything else
+  'geo', // country from a MaxMind DB: a walk of at most 128 tree nodes, so after the one hash probe of lists
   'access', // allow or deny by client CIDR, method and path: a table lookup, no body
   'ratelimit', // GCRA buckets per key: a map lookup per rule, before anything reads a body
   'waf', // SecLang rules (CRS): the most expensive stage, so the last to see a request
