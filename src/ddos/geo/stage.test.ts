@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatProblem, loadConfigText } from '../../config/index.js';
 import { buildMmdb, country } from '../../testing/mmdb-writer.js';
+import { geoStage } from './stage.js';
 import {
   request,
   scratchDir,
@@ -103,7 +104,7 @@ test('a changed database is picked up; a damaged one is ignored and the previous
   assert.equal(got, 200);
 });
 
-test('config: a missing database or no country list is refused with its position; a bad file names its path', async () => {
+test('config: a missing or damaged database and no country list are refused with their position and path', () => {
   const yaml = (geo: string) => `listeners: [{ name: p, address: "127.0.0.1:0" }]
 pools: { main: { origins: [{ url: "http://127.0.0.1:1" }] } }
 routes:
@@ -124,12 +125,17 @@ routes:
 
   const bad = join(dir, 'bad.mmdb');
   writeFileSync(bad, 'not a database\n');
-  await assert.rejects(
-    startGateway(
-      yaml('{ database: bad.mmdb, deny: [US], unknown: allow }').replace('127.0.0.1:1', origin.url.slice(7)),
-      dir,
-    ),
-    (e: Error & { code?: string }) =>
-      e.code === 'BWK_ERR_GEO_DATABASE' && e.message.includes(bad) && /metadata marker/.test(e.message),
+  const damaged = loadConfigText(yaml('{ database: bad.mmdb, deny: [US], unknown: allow }'), 'g.yaml', dir);
+  assert.equal(damaged.ok, false);
+  if (!damaged.ok) {
+    assert.match(
+      damaged.problems.map(formatProblem).join('\n'),
+      /^g\.yaml:7:\d+ routes\[0\]\.stages\.geo\.database: file ".*bad\.mmdb" is not a usable MaxMind DB file: no MaxMind DB metadata marker/m,
+    );
+  }
+  // A file that goes bad between the check and the build: the factory refuses with the path.
+  assert.throws(
+    () => geoStage.create({ database: 'bad.mmdb', deny: ['US'], unknown: 'allow' }, { routeName: 'r', baseDir: dir }),
+    (e: Error & { code?: string }) => e.code === 'BWK_ERR_GEO_DATABASE' && e.message.includes(bad),
   );
 });
