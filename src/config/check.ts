@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import RE2 from 're2';
 import { parseCidr } from '../lib/ip.js';
+import { checkGeo, checkOverload } from '../ddos/index.js';
 import type { Config } from './schema.js';
 import type { ConfigProblem } from './errors.js';
 import { formatPath } from './errors.js';
@@ -104,6 +105,7 @@ export function checkConfig(config: Config, parsed: ParsedYaml, file: string, ba
           'quotas are counted per node; a "cluster" rule shares a rate only: put the quota in a rule of its own',
         );
     });
+    checkGeo(r.stages?.geo, ['routes', i, 'stages', 'geo'], baseDir, report);
     r.stages?.access?.rules?.forEach((rule, j) =>
       (Array.isArray(rule.cidrs) ? rule.cidrs : []).forEach((c, k) => {
         const parsedCidr = typeof c === 'string' ? parseCidr(c) : null;
@@ -141,5 +143,6 @@ export function checkConfig(config: Config, parsed: ParsedYaml, file: string, ba
     const p = typeof c === 'string' ? parseCidr(c) : null;
     if (typeof p === 'string') report(['trusted_proxies', i], p);
   });
+  checkOverload(config.overload, report);
   return problems;
 }

@@ -29,3 +29,5 @@ export {
   type ChallengeConfig,
   type UnderAttackState,
 } from './challenge/index.js';
+export { OverloadGuard, createShedStage, checkOverload, SHED_REASON } from './shed/index.js';
+export { geoStage, checkGeo, loadGeoDatabase, parseGeoDatabase } from './geo/index.js';

@@ -82,3 +82,8 @@ export const ListsSchema = Type.Object(
 export type ListsConfig = Static<typeof ListsSchema>;
 export type RateLimitConfig = Static<typeof RateLimitSchema>;
 export type RateLimitRule = Static<typeof RateLimitRuleSchema>;
+
+// Overload shedding: the top-level `overload` section and a route's `priority` (schemas in shed/schema.ts).
+export { OverloadSchema, RoutePriority, type OverloadConfig } from './shed/schema.js';
+// Geo rules: routes[].stages.geo (schema in geo/schema.ts).
+export { GeoSchema, type GeoConfig } from './geo/schema.js';

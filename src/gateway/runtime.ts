@@ -8,7 +8,16 @@ import type { LoadedConfig } from '../config/index.js';
 import { toBytes, toMs } from '../config/index.js';
 import { accessStage } from '../access/index.js';
 import { clusterServices, type ClusterServices } from '../cluster/index.js';
-import { BansStage, BanTable, challengeStage, listsStage, rateLimitStage } from '../ddos/index.js';
+import {
+  BansStage,
+  BanTable,
+  challengeStage,
+  createShedStage,
+  geoStage,
+  listsStage,
+  OverloadGuard,
+  rateLimitStage,
+} from '../ddos/index.js';
 import { createWafStage, inspectRefused, loadWaf, type RefusedRequest, type Waf } from '../waf/index.js';
 import { BulwarkError } from '../errors.js';
 import { Pipeline, STAGE_ORDER, type Stage, type StageFactory } from '../pipeline/index.js';
@@ -50,11 +59,14 @@ export interface Runtime {
   /** The node's ban table: the same object across reloads. */
   readonly bans: BanTable;
   inflight: number;
+  /** Overload shedding of this gateway; one object carried across reloads, idle when `overload` is absent. */
+  readonly overload: OverloadGuard;
 }
 
 /** Stage factories by name. The pipeline's order comes from STAGE_ORDER, not from this table. */
 const FACTORIES = {
   lists: listsStage,
+  geo: geoStage,
   access: accessStage,
   ratelimit: rateLimitStage,
   challenge: challengeStage,
@@ -62,18 +74,25 @@ const FACTORIES = {
 
 const UNDER_ATTACK_ONLY = { mode: 'under_attack' } as const;
 
-function buildStages(
-  route: RouteConfig,
-  baseDir: string,
-  waf: Waf | undefined,
-  bans: BanTable,
-  cluster: ClusterServices | undefined,
-): Stage[] {
+/** Process-wide things the stages of every route share; they outlive a reload. */
+interface SharedState {
+  readonly bans: BanTable;
+  readonly cluster: ClusterServices | undefined;
+  /** Set when the config has an `overload` section. */
+  readonly overload: OverloadGuard | undefined;
+}
+
+function buildStages(route: RouteConfig, baseDir: string, waf: Waf | undefined, shared: SharedState): Stage[] {
   const stages: Stage[] = [];
   for (const name of STAGE_ORDER) {
+    if (name === 'shed') {
+      // Not listed per route: a top-level `overload` section puts it first on every route.
+      if (shared.overload) stages.push(createShedStage(shared.overload, route.name, route.priority === 'protected'));
+      continue;
+    }
     if (name === 'bans') {
       // Every route refuses banned clients unless it says `enforce: false`: a ban holds for the whole node.
-      stages.push(new BansStage(bans, route.stages?.bans ?? {}, route.name));
+      stages.push(new BansStage(shared.bans, route.stages?.bans ?? {}, route.name));
       continue;
     }
     // Every route carries a challenge stage that wakes up in under-attack mode, unless its config says never.
@@ -85,7 +104,7 @@ function buildStages(
       continue;
     }
     const factory = FACTORIES[name] as StageFactory<typeof config>;
-    stages.push(factory.create(config, { routeName: route.name, baseDir, cluster }));
+    stages.push(factory.create(config, { routeName: route.name, baseDir, cluster: shared.cluster }));
   }
   return stages;
 }
@@ -143,12 +162,12 @@ export function buildRuntime(loaded: LoadedConfig, previous?: Runtime, bans?: Ba
 
   const waf = wafFor(loaded);
   const cluster = config.cluster ? clusterServices(config.cluster.redis) : undefined;
+  const overload = previous?.overload ?? new OverloadGuard();
+  const shared: SharedState = { bans: banTable, cluster, overload: config.overload ? overload : undefined };
   const routes = config.routes.map((rc) => {
     const pool = pools.get(rc.pool)!;
-    const pipeline = new Pipeline(
-      buildStages(rc, loaded.baseDir, waf, banTable, cluster),
-      ({ stage, error, requestId }) =>
-        log().error({ err: error, stage, route: rc.name, id: requestId }, 'stage failed'),
+    const pipeline = new Pipeline(buildStages(rc, loaded.baseDir, waf, shared), ({ stage, error, requestId }) =>
+      log().error({ err: error, stage, route: rc.name, id: requestId }, 'stage failed'),
     );
     const route: RouteRuntime = {
       name: rc.name,
@@ -170,6 +189,8 @@ export function buildRuntime(loaded: LoadedConfig, previous?: Runtime, bans?: Ba
     (config.trusted_proxies ?? []).map((c) => parseCidr(c)).filter((c): c is Cidr => typeof c !== 'string'),
   );
   const fields = config.log?.access?.fields;
+  // Last, after everything that can throw: a refused configuration leaves the running thresholds alone.
+  overload.configure(config.overload);
   return {
     generation: ++generations,
     pipelines: routes.map((r) => r.route.pipeline),
@@ -185,11 +206,13 @@ export function buildRuntime(loaded: LoadedConfig, previous?: Runtime, bans?: Ba
     inspectRefused: waf ? (r) => inspectRefused(waf, r) : undefined,
     bans: banTable,
     inflight: 0,
+    overload,
   };
 }
 
 /** Pools of `old` that `next` does not carry over are closed once `old` has no request in flight. */
 export function retireRuntime(old: Runtime, next: Runtime | undefined, deadlineMs: number): Promise<void> {
+  if (!next) old.overload.close();
   const keep = new Set(next ? [...next.pools.values()] : []);
   const doomed = [...old.pools.values()].filter((p) => !keep.has(p));
   const started = Date.now();

@@ -2,7 +2,14 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Duration, Size } from '../lib/units.js';
 import { AccessSchema } from '../access/schema.js';
-import { BansRouteSchema, ChallengeSchema, ListsSchema, RateLimitSchema } from '../ddos/schema.js';
+import {
+  BansRouteSchema,
+  ChallengeSchema,
+  GeoSchema,
+  ListsSchema,
+  RateLimitSchema,
+  RoutePriority,
+} from '../ddos/schema.js';
 import { WafRouteSchema } from '../waf/schema.js';
 
 const Address = Type.String({
@@ -94,11 +101,13 @@ export const RouteSchema = Type.Object(
       ),
     ),
     pool: Type.String({ description: 'Name of the origin pool that serves this route.' }),
+    priority: Type.Optional(RoutePriority),
     stages: Type.Optional(
       Type.Object(
         {
           bans: Type.Optional(BansRouteSchema),
           lists: Type.Optional(ListsSchema),
+          geo: Type.Optional(GeoSchema),
           access: Type.Optional(AccessSchema),
           ratelimit: Type.Optional(RateLimitSchema),
           challenge: Type.Optional(ChallengeSchema),

@@ -1,0 +1,5 @@
+/** Overload shedding: the per-worker guard, the stage that reads it, and their config schema. */
+export { OverloadGuard, SHED_REASON, STATE_NAMES, type GuardOptions, type Level, type Sample } from './guard.js';
+export { ShedStage, createShedStage } from './stage.js';
+export { OverloadSchema, RoutePriority, type OverloadConfig } from './schema.js';
+export { checkOverload } from './check.js';
