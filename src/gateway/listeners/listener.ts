@@ -228,6 +228,8 @@ export class Listener {
     if (this.maxRequests > 0) {
       const n = (this.served.get(req.socket) ?? 0) + 1;
       this.served.set(req.socket, n);
+      // Node's maxRequestsPerSocket only says Connection: close and leaves closing to the client; this closes.
+      if (n >= this.maxRequests) res.shouldKeepAlive = false;
       if (n === this.maxRequests) this.slow.count('max_requests');
     }
     this.deps.handle(req, res, expectsContinue);

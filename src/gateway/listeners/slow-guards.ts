@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Stream } from 'node:http2';
 import type net from 'node:net';
+import type { Readable } from 'node:stream';
 import client from 'prom-client';
 import { sendProblem } from '../proxy/problem-response.js';
 import { GuardEvents, normaliseAddress } from './guard-events.js';
@@ -55,11 +56,29 @@ interface BodyWatch {
 /** What the send timeout watches: a socket (HTTP/1.1) or a stream (HTTP/2), and how to end its connection. */
 interface SendWatch {
   readonly target: { readonly writableLength: number };
+  /**
+   * Grows whenever the client took bytes. Comparing writableLength alone is not enough: a 64 KiB chunk taken
+   * and the next 64 KiB chunk queued look the same to two samples.
+   */
+  readonly progress: () => number;
   readonly address: string;
   readonly destroy: () => void;
-  /** writableLength when it last changed, and when. */
-  length: number;
+  /** progress() when it last grew, and when. */
+  seen: number;
   since: number;
+}
+
+/**
+ * A reset, not a close: a closed socket keeps its unsent bytes in the kernel, retried against a zero window for
+ * minutes (nginx's reset_timedout_connection has the same reason). TLS sockets have no TCP handle of their own
+ * to reset; they are destroyed.
+ */
+function resetOrDestroy(socket: net.Socket): void {
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy();
+  }
 }
 
 export class SlowGuards {
@@ -90,10 +109,16 @@ export class SlowGuards {
     let received: () => number;
     if (stream) {
       if (stream.endAfterHeaders) return;
-      // The compatibility layer already reads the stream in flowing mode; one more listener only counts.
+      // Counted where the compatibility layer hands each chunk to the request. A 'data' listener on the stream
+      // would not do: the layer attaches its own only at the first read, and chunks flowing before it are lost.
       let bytes = 0;
-      stream.on('data', (chunk: Buffer) => (bytes += chunk.length));
-      received = () => bytes;
+      const r = req as Readable;
+      const push = r.push;
+      r.push = function (chunk: unknown, encoding?: BufferEncoding) {
+        if (chunk) bytes += (chunk as Buffer).length;
+        return push.call(this, chunk, encoding);
+      };
+      received = () => bytes + stream.readableLength;
     } else {
       const h = (req as IncomingMessage).headers;
       if (h['transfer-encoding'] === undefined && !(Number(h['content-length'] ?? 0) > 0)) return;
@@ -118,7 +143,9 @@ export class SlowGuards {
   /** Watches what waits to be written to an HTTP/1.1 connection. */
   watchSocket(socket: net.Socket): void {
     if (this.limits.sendTimeoutMs <= 0 || socket.destroyed) return;
-    const w = this.sender(socket, socket.remoteAddress ?? '', () => socket.destroy());
+    // bytesWritten counts what was handed to the socket, writableLength what of it is not yet taken by the kernel.
+    const progress = () => socket.bytesWritten - socket.writableLength;
+    const w = this.sender(socket, progress, socket.remoteAddress ?? '', () => resetOrDestroy(socket));
     socket.once('close', () => this.senders.delete(w));
   }
 
@@ -126,7 +153,11 @@ export class SlowGuards {
   watchStream(stream: ServerHttp2Stream): void {
     if (this.limits.sendTimeoutMs <= 0 || stream.destroyed) return;
     const session = stream.session;
-    const w = this.sender(stream, session?.socket?.remoteAddress ?? '', () => session?.destroy());
+    // A stream has no byte counter; writers wait for 'drain' after every refused write, so drains mark progress.
+    let drains = 0;
+    stream.on('drain', () => drains++);
+    const progress = () => drains;
+    const w = this.sender(stream, progress, session?.socket?.remoteAddress ?? '', () => session?.destroy());
     stream.once('close', () => this.senders.delete(w));
   }
 
@@ -141,8 +172,15 @@ export class SlowGuards {
     this.senders.clear();
   }
 
-  private sender(target: SendWatch['target'], address: string, destroy: () => void): SendWatch {
-    const w: SendWatch = { target, address: normaliseAddress(address), destroy, length: 0, since: performance.now() };
+  private sender(target: SendWatch['target'], progress: () => number, address: string, destroy: () => void): SendWatch {
+    const w: SendWatch = {
+      target,
+      progress,
+      address: normaliseAddress(address),
+      destroy,
+      seen: progress(),
+      since: performance.now(),
+    };
     this.senders.add(w);
     return w;
   }
@@ -158,7 +196,7 @@ export class SlowGuards {
       const elapsed = now - w.at;
       w.at = now;
       // Unread bytes mean the gateway is the one not reading (a slow origin, a pending stage): not the client's time.
-      if (w.req.readableLength > 0) continue;
+      if (w.req.readableLength > 0 || (w.stream?.readableLength ?? 0) > 0) continue;
       w.waitedMs += elapsed;
       if (w.waitedMs >= bodyMinRateGraceMs && (w.received() * 1000) / w.waitedMs < bodyMinRate) {
         this.bodies.delete(w);
@@ -168,8 +206,9 @@ export class SlowGuards {
     }
     for (const w of this.senders) {
       const length = w.target.writableLength;
-      if (length === 0 || length !== w.length) {
-        w.length = length;
+      const progress = w.progress();
+      if (length === 0 || progress !== w.seen) {
+        w.seen = progress;
         w.since = now;
       } else if (now - w.since >= sendTimeoutMs) {
         this.senders.delete(w);
@@ -193,17 +232,19 @@ export class SlowGuards {
       else socket.destroy();
       return;
     }
+    const detail = `The request body arrived slower than ${this.limits.bodyMinRate} bytes per second.`;
+    if (stream) {
+      sendProblem(w.res, 408, 'BWK_ERR_BODY_TOO_SLOW', detail, randomUUID());
+      // RFC 9113 §8.1: a complete response may end a request early, then RST_STREAM(NO_ERROR). Node sends the
+      // reset once the response is written; the session and its other streams go on.
+      if (!stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+      return;
+    }
     w.res.once('finish', () => {
-      // RFC 9113 §8.1: a complete response may end a request early, followed by RST_STREAM(NO_ERROR).
-      if (stream) {
-        if (!stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
-        return;
-      }
       socket.destroySoon();
       // A client that does not read the 408 either: the socket goes anyway.
       setTimeout(() => socket.destroy(), 2000).unref();
     });
-    const detail = `The request body arrived slower than ${this.limits.bodyMinRate} bytes per second.`;
-    sendProblem(w.res, 408, 'BWK_ERR_BODY_TOO_SLOW', detail, randomUUID(), stream ? {} : { connection: 'close' });
+    sendProblem(w.res, 408, 'BWK_ERR_BODY_TOO_SLOW', detail, randomUUID(), { connection: 'close' });
   }
 }
