@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   BWK_ERR_URI_TOO_LONG: 'The request target is longer than the listener allows.',
   BWK_ERR_HEADERS_TOO_LARGE: 'The request header block is larger than the listener allows.',
   BWK_ERR_HEADERS_TIMEOUT: 'The request headers did not arrive within the listener deadline.',
+  BWK_ERR_BODY_TOO_SLOW: 'The request body arrived slower than the listener minimum rate (limits.body_min_rate).',
   BWK_ERR_BAD_REQUEST: 'The request is malformed (smuggling shape, invalid header, bad chunk).',
   BWK_ERR_METHOD_NOT_ALLOWED: 'CONNECT was sent to the gateway, which is a reverse proxy and does not tunnel.',
   BWK_ERR_STAGE_FAILED: 'A pipeline stage threw; the request is refused rather than passed unchecked.',

@@ -23,6 +23,14 @@ function limitsOf(loaded: LoadedConfig): ListenerLimits {
     keepAliveTimeoutMs: toMs(l?.keepalive_timeout ?? '60s'),
     connectionsPerClient: l?.connections_per_client,
     connectionsTotal: l?.connections_total,
+    newConnectionsPerSecondPerClient: l?.new_connections_per_second_per_client,
+    bodyMinRate: l?.body_min_rate ?? 240,
+    bodyMinRateGraceMs: toMs(l?.body_min_rate_grace ?? '5s'),
+    sendTimeoutMs: toMs(l?.send_timeout ?? '30s'),
+    maxRequestsPerConnection: l?.max_requests_per_connection ?? 1000,
+    h2MaxConcurrentStreams: l?.h2_max_concurrent_streams ?? 128,
+    h2StreamResetBurst: l?.h2_stream_reset_burst,
+    h2StreamResetRate: l?.h2_stream_reset_rate,
   };
 }
 

@@ -232,6 +232,69 @@ export const LimitsSchema = Type.Object(
         description: 'Concurrent client connections per listener and worker; more are closed at once.',
       }),
     ),
+    new_connections_per_second_per_client: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        errorHint: 'a positive number of connections per second',
+        description:
+          'New connections one client address may open per second, per listener and worker (a token bucket ' +
+          'holding one second of them); more are closed at accept. Unset: no limit (behind a load balancer).',
+      }),
+    ),
+    body_min_rate: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        default: 240,
+        errorHint: 'a number of bytes per second (0 turns the guard off)',
+        description:
+          'Slow POST: bytes per second a request body must average after body_min_rate_grace, counting only the ' +
+          'time the gateway waits for the client; slower bodies get 408 and the connection or stream closes. 0: off.',
+      }),
+    ),
+    body_min_rate_grace: Type.Optional(Duration('Time a request body gets before body_min_rate applies.', '5s')),
+    send_timeout: Type.Optional(
+      Duration(
+        'Slow read: no byte of a waiting response taken by the client for this long closes the connection; 0: off.',
+        '30s',
+      ),
+    ),
+    max_requests_per_connection: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        default: 1000,
+        errorHint: 'a number of requests (0: no limit)',
+        description:
+          'Requests served on one connection before it is closed (HTTP/1.1: Connection: close on the last answer; ' +
+          'HTTP/2: GOAWAY after the last stream). 0: no limit.',
+      }),
+    ),
+    h2_max_concurrent_streams: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 4294967295,
+        default: 128,
+        errorHint: 'a positive number of streams',
+        description: 'HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS announced to clients.',
+      }),
+    ),
+    h2_stream_reset_burst: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        default: 1000,
+        errorHint: 'a positive number of RST_STREAM frames',
+        description:
+          'HTTP/2 rapid reset: RST_STREAM frames a client may send at once before h2_stream_reset_rate applies ' +
+          '(Node 22.10 and later; Node 20 uses nghttp2 fixed limits of the same values).',
+      }),
+    ),
+    h2_stream_reset_rate: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        default: 33,
+        errorHint: 'a positive number of RST_STREAM frames per second',
+        description: 'HTTP/2 rapid reset: sustained RST_STREAM frames per second; past it the session ends (GOAWAY).',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -1,49 +1,78 @@
 /**
  * Connection caps at accept time, before any byte is read: concurrent connections per client address and in total
- * per listener (per worker). A connection over a cap is destroyed at once; the refusal is counted, and reported as
- * a security event at most once a minute per address so that a flood does not become a log flood.
+ * per listener (per worker), and new connections per second per client address. A connection over a cap is
+ * destroyed at once; the refusal is counted, and reported as a security event at most once a minute per address
+ * and reason so that a flood does not become a log flood.
  */
 import type net from 'node:net';
 import client from 'prom-client';
-import { recordEvent } from '../../observability/index.js';
+import { GuardEvents, normaliseAddress } from './guard-events.js';
 
 const refused = new client.Counter({
   name: 'bulwark_connections_refused_total',
-  help: 'Client connections closed at accept time, by listener and reason (per_client, total).',
+  help: 'Client connections closed at accept time, by listener and reason (per_client, total, rate).',
   labelNames: ['listener', 'reason'] as const,
 });
 
-const EVENT_INTERVAL_MS = 60_000;
-const MAX_REPORTED = 10_000;
+/** Addresses whose new-connection bucket is remembered; past this the least recently seen is forgotten. */
+const MAX_BUCKETS = 100_000;
+
+export interface ConnectionCaps {
+  /** Concurrent connections per client address; undefined: no limit. */
+  readonly perClient?: number;
+  /** Concurrent connections on the listener; undefined: no limit. */
+  readonly total?: number;
+  /** New connections per second per client address (a token bucket holding one second's worth). */
+  readonly newPerSecondPerClient?: number;
+}
+
+/** A token bucket: `tokens` as of `at` (ms). */
+interface Bucket {
+  tokens: number;
+  at: number;
+}
 
 export class ConnectionGuard {
   private readonly open = new Map<string, number>();
   private total = 0;
-  private readonly reported = new Map<string, number>();
+  /** In least-recently-used order: a bucket is moved to the end whenever its address connects. */
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly events: GuardEvents;
+  private readonly enabled: boolean;
+  /** How long an empty bucket takes to fill again; a bucket idle that long is full and need not be kept. */
+  private readonly refillMs: number;
 
   constructor(
     private readonly listener: string,
-    private readonly perClient: number | undefined,
-    private readonly totalCap: number | undefined,
-  ) {}
+    private readonly caps: ConnectionCaps,
+  ) {
+    this.events = new GuardEvents(listener);
+    this.enabled = caps.perClient !== undefined || caps.total !== undefined || caps.newPerSecondPerClient !== undefined;
+    this.refillMs = caps.newPerSecondPerClient ? 1000 : 0;
+  }
 
   /** True when the socket may stay; otherwise it has been destroyed. */
   admit(socket: net.Socket): boolean {
-    if (this.perClient === undefined && this.totalCap === undefined) return true;
-    const address = normalise(socket.remoteAddress ?? '');
+    if (!this.enabled) return true;
+    const address = normaliseAddress(socket.remoteAddress ?? '');
     const mine = this.open.get(address) ?? 0;
+    const { perClient, total, newPerSecondPerClient } = this.caps;
     const reason =
-      this.totalCap !== undefined && this.total >= this.totalCap
+      total !== undefined && this.total >= total
         ? 'total'
-        : this.perClient !== undefined && mine >= this.perClient
+        : perClient !== undefined && mine >= perClient
           ? 'per_client'
-          : undefined;
+          : newPerSecondPerClient !== undefined && !this.takeToken(address, newPerSecondPerClient)
+            ? 'rate'
+            : undefined;
     if (reason) {
       refused.labels(this.listener, reason).inc();
-      this.report(address, reason);
+      const limit = reason === 'total' ? total : reason === 'per_client' ? perClient : newPerSecondPerClient;
+      this.events.report(address, 'refused', reason, { limit });
       socket.destroy();
       return false;
     }
+    if (perClient === undefined && total === undefined) return true;
     this.open.set(address, mine + 1);
     this.total++;
     socket.once('close', () => {
@@ -55,26 +84,37 @@ export class ConnectionGuard {
     return true;
   }
 
-  private report(address: string, reason: string): void {
-    const now = Date.now();
-    const last = this.reported.get(address);
-    if (last !== undefined && now - last < EVENT_INTERVAL_MS) return;
-    if (this.reported.size >= MAX_REPORTED) this.reported.clear();
-    this.reported.set(address, now);
-    recordEvent({
-      type: 'connections',
-      request_id: '-',
-      route: '-',
-      client: address,
-      action: 'refused',
-      reason,
-      listener: this.listener,
-      limit: reason === 'total' ? this.totalCap : this.perClient,
-    });
+  /** Takes one token from the address's bucket (capacity `rate`, refilled at `rate` per second). */
+  private takeToken(address: string, rate: number): boolean {
+    const now = performance.now();
+    let b = this.buckets.get(address);
+    if (b) {
+      this.buckets.delete(address);
+      b.tokens = Math.min(rate, b.tokens + ((now - b.at) * rate) / 1000);
+      b.at = now;
+    } else b = { tokens: rate, at: now };
+    this.buckets.set(address, b);
+    this.forgetIdle(now);
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
   }
-}
 
-/** IPv4 clients on a dual-stack socket arrive as ::ffff:a.b.c.d; they are counted as the IPv4 address. */
-function normalise(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  /**
+   * Bounded memory without a timer: the oldest entries are looked at on each connection; a bucket untouched for
+   * a full refill is full again and dropped (a fresh one is the same), and past MAX_BUCKETS the oldest goes anyway.
+   */
+  private forgetIdle(now: number): void {
+    let looked = 0;
+    for (const [address, b] of this.buckets) {
+      if (looked++ >= 2) break;
+      if (now - b.at >= this.refillMs || this.buckets.size > MAX_BUCKETS) this.buckets.delete(address);
+      else break;
+    }
+  }
+
+  /** Remembered buckets (for tests of the memory bound). */
+  get bucketCount(): number {
+    return this.buckets.size;
+  }
 }

@@ -14,6 +14,8 @@ import { splitAddress } from '../../config/index.js';
 import { BulwarkError } from '../../errors.js';
 import { log, metrics } from '../../observability/index.js';
 import { ConnectionGuard } from './connection-guard.js';
+import { h2ServerOptions } from './h2-options.js';
+import { SlowGuards } from './slow-guards.js';
 import type { ClientRequest, ClientResponse } from '../handler.js';
 import { problemBody, problemHeaders, rawProblemResponse } from '../problem.js';
 import type { ListenerConfig } from '../schema.js';
@@ -29,6 +31,19 @@ export interface ListenerLimits {
   readonly connectionsPerClient?: number;
   /** Concurrent connections on this listener, per worker; undefined: no limit. */
   readonly connectionsTotal?: number;
+  /** New connections per second per client address, per worker; undefined: no limit. */
+  readonly newConnectionsPerSecondPerClient?: number;
+  /** Slow POST: minimum average request-body rate in bytes/s after the grace period; 0: off. */
+  readonly bodyMinRate?: number;
+  readonly bodyMinRateGraceMs?: number;
+  /** Slow read: no write progress for this long while bytes wait closes the connection; 0: off. */
+  readonly sendTimeoutMs?: number;
+  /** Requests (HTTP/1.1) or streams (HTTP/2) per connection; 0: no limit. */
+  readonly maxRequestsPerConnection?: number;
+  readonly h2MaxConcurrentStreams?: number;
+  /** HTTP/2 rapid-reset thresholds, passed to Node where it takes them (22.10 and later). */
+  readonly h2StreamResetBurst?: number;
+  readonly h2StreamResetRate?: number;
 }
 
 export interface ListenerDeps {
@@ -40,6 +55,8 @@ export interface ListenerDeps {
 }
 
 const REQUEST_LINE_ERRORS = new Set(['HPE_INVALID_METHOD', 'HPE_INVALID_URL', 'HPE_INVALID_VERSION']);
+
+const LISTEN_BACKLOG = 4096;
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
@@ -80,6 +97,10 @@ export class Listener {
   private certificates?: CertificateTable;
   private connections;
   private readonly guard: ConnectionGuard;
+  private readonly slow: SlowGuards;
+  /** Requests (HTTP/1.1 sockets) or streams (HTTP/2 sessions) served per connection, for max_requests. */
+  private readonly served = new WeakMap<object, number>();
+  private readonly maxRequests: number;
 
   constructor(
     private readonly config: ListenerConfig,
@@ -88,7 +109,17 @@ export class Listener {
   ) {
     this.name = config.name;
     this.connections = metrics.openConnections.labels(config.name);
-    this.guard = new ConnectionGuard(config.name, limits.connectionsPerClient, limits.connectionsTotal);
+    this.guard = new ConnectionGuard(config.name, {
+      perClient: limits.connectionsPerClient,
+      total: limits.connectionsTotal,
+      newPerSecondPerClient: limits.newConnectionsPerSecondPerClient,
+    });
+    this.slow = new SlowGuards(config.name, {
+      bodyMinRate: limits.bodyMinRate ?? 240,
+      bodyMinRateGraceMs: limits.bodyMinRateGraceMs ?? 5000,
+      sendTimeoutMs: limits.sendTimeoutMs ?? 30_000,
+    });
+    this.maxRequests = limits.maxRequestsPerConnection ?? 1000;
     if (config.tls) this.certificates = loadCertificates(config.tls, deps.baseDir);
     this.build();
   }
@@ -113,8 +144,11 @@ export class Listener {
       // The handler checks Host itself so that the refusal is a problem-details body like every other error.
       requireHostHeader: false,
     });
-    this.h1.on('request', (req: IncomingMessage, res: ServerResponse) => this.deps.handle(req, res));
-    this.h1.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.deps.handle(req, res, true));
+    // Node answers the last allowed request with Connection: close and refuses pipelined ones past it.
+    if (this.maxRequests > 0) this.h1.maxRequestsPerSocket = this.maxRequests;
+    this.h1.on('connection', (socket: net.Socket) => this.slow.watchSocket(socket));
+    this.h1.on('request', (req: IncomingMessage, res: ServerResponse) => this.onH1Request(req, res, false));
+    this.h1.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.onH1Request(req, res, true));
     this.h1.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
       const requestId = randomUUID();
       const detail = 'Only Expect: 100-continue is supported.';
@@ -134,16 +168,21 @@ export class Listener {
 
     const wantsH2 = protocols.includes('h2') || protocols.includes('h2c');
     if (wantsH2) {
-      this.h2 = http2.createServer({
-        maxSessionMemory: 32,
-        settings: { maxConcurrentStreams: 128, maxHeaderListSize: headerBytes + uriBytes, enablePush: false },
+      const { options, warnings } = h2ServerOptions({
+        maxConcurrentStreams: this.limits.h2MaxConcurrentStreams ?? 128,
+        maxHeaderListSize: headerBytes + uriBytes,
+        streamResetBurst: this.limits.h2StreamResetBurst,
+        streamResetRate: this.limits.h2StreamResetRate,
       });
-      this.h2.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) =>
-        this.deps.handle(req, res),
-      );
-      this.h2.on('checkContinue', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) =>
-        this.deps.handle(req, res),
-      );
+      for (const w of warnings) log().warn({ listener: this.name }, w);
+      this.h2 = http2.createServer(options);
+      const onRequest = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+        this.slow.watchBody(req, res);
+        this.deps.handle(req, res);
+      };
+      this.h2.on('request', onRequest);
+      this.h2.on('checkContinue', onRequest);
+      this.h2.on('stream', (stream: http2.ServerHttp2Stream) => this.onH2Stream(stream));
       this.h2.on('session', (s: http2.ServerHttp2Session) => {
         this.sessions.add(s);
         s.once('close', () => this.sessions.delete(s));
@@ -182,6 +221,31 @@ export class Listener {
         this.connections.dec();
       });
     });
+  }
+
+  private onH1Request(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
+    this.slow.watchBody(req, res);
+    if (this.maxRequests > 0) {
+      const n = (this.served.get(req.socket) ?? 0) + 1;
+      this.served.set(req.socket, n);
+      // Node's maxRequestsPerSocket only says Connection: close and leaves closing to the client; this closes.
+      if (n >= this.maxRequests) res.shouldKeepAlive = false;
+      if (n === this.maxRequests) this.slow.count('max_requests');
+    }
+    this.deps.handle(req, res, expectsContinue);
+  }
+
+  private onH2Stream(stream: http2.ServerHttp2Stream): void {
+    this.slow.watchStream(stream);
+    const session = stream.session;
+    if (this.maxRequests <= 0 || !session) return;
+    const n = (this.served.get(session) ?? 0) + 1;
+    this.served.set(session, n);
+    if (n === this.maxRequests) {
+      // GOAWAY naming this stream as the last: it and those before it finish, the client opens a new connection.
+      this.slow.count('max_requests');
+      session.close();
+    }
   }
 
   /** Reads just enough to tell the HTTP/2 preface from an HTTP/1.1 request line, then hands the socket over. */
@@ -289,7 +353,11 @@ export class Listener {
       this.front.once('error', onError);
       // Port 0 must stay shared: each worker would otherwise get a port of its own.
       const ownSocket = cluster.isWorker && port !== 0 && supportsReusePort();
-      const options = ownSocket ? { host, port, reusePort: true, exclusive: true } : { host, port };
+      // Node's default accept backlog (511) overflows when hundreds of clients reconnect at once (attackers cut
+      // off by a guard do): the kernel then drops SYNs, good ones too, and their clients wait a 1 s retransmit.
+      // The kernel caps this at net.core.somaxconn.
+      const backlog = LISTEN_BACKLOG;
+      const options = ownSocket ? { host, port, backlog, reusePort: true, exclusive: true } : { host, port, backlog };
       this.front.listen(options as net.ListenOptions, () => {
         this.front.off('error', onError);
         this.front.on('error', (e) => log().error({ err: e, listener: this.name }, 'listener error'));
@@ -310,6 +378,7 @@ export class Listener {
       await new Promise((r) => setTimeout(r, 50));
     }
     for (const s of this.sockets) s.destroy();
+    this.slow.close();
     if (this.front !== this.h1) this.h1.emit('close'); // stops the inner server's connection sweep
   }
 }
