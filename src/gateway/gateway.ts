@@ -152,7 +152,7 @@ export class Gateway {
     if (this.current) {
       await retireRuntime(this.current, undefined, 0);
       // Lines still buffered would be lost when the process exits right after the drain.
-      this.current.accessLog?.flush();
+      await this.current.accessLog?.close();
       if (this.ownsBans) await this.current.bans.close();
     }
   }

@@ -327,6 +327,7 @@ function sendOwnBody(res: ClientResponse, status: number, body: VerdictBody, id:
 
 function writeAccessLog(rt: Runtime, x: GatewayExchange, o: Outcome, req: ClientRequest): void {
   const all: Record<string, unknown> = {
+    time: new Date().toISOString(),
     id: x.id,
     route: x.route,
     client: x.client.address,
@@ -345,8 +346,9 @@ function writeAccessLog(rt: Runtime, x: GatewayExchange, o: Outcome, req: Client
   };
   if (x.hasAnnotations) all.annotations = x.annotations;
   if (rt.accessFields) {
-    const picked: Record<string, unknown> = {};
+    // Every line starts with its time, whether or not `fields` names it.
+    const picked: Record<string, unknown> = { time: all.time };
     for (const f of rt.accessFields) if (f !== 'time') picked[f] = all[f];
-    rt.accessLog!.info(picked);
-  } else rt.accessLog!.info(all);
+    rt.accessLog!.write(picked);
+  } else rt.accessLog!.write(all);
 }

@@ -40,7 +40,7 @@ routes:
   assert.equal(lines.length, 2);
   assert.deepEqual(
     Object.keys(lines[0]!).sort(),
-    ['attempts', 'client', 'id', 'level', 'method', 'path', 'route', 'status', 'time'].sort(),
+    ['attempts', 'client', 'id', 'method', 'path', 'route', 'status', 'time'].sort(),
   );
   assert.deepEqual(
     { id: lines[0]!.id, route: lines[0]!.route, status: lines[0]!.status, attempts: lines[0]!.attempts },

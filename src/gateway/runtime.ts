@@ -22,7 +22,7 @@ import { createWafStage, inspectRefused, loadWaf, type RefusedRequest, type Waf 
 import { BulwarkError } from '../errors.js';
 import { Pipeline, STAGE_ORDER, type Stage, type StageFactory } from '../pipeline/index.js';
 import { IpSet, parseCidr, type Cidr } from '../lib/ip.js';
-import { createAccessLogger, log, metrics, setEventCapacity, type Logger } from '../observability/index.js';
+import { createAccessLogger, log, metrics, setEventCapacity, type AccessLog } from '../observability/index.js';
 import { createPools, type OriginPool, type PoolEvents } from './origins/index.js';
 import { compileHeaderEdits, type HeaderEdits } from './proxy/headers.js';
 import { compileRoute, Router } from './routes/router.js';
@@ -52,7 +52,7 @@ export interface Runtime {
   readonly trusted: IpSet;
   readonly uriBytes: number;
   readonly headerBytes: number;
-  readonly accessLog?: Logger;
+  readonly accessLog?: AccessLog;
   readonly accessFields?: ReadonlySet<string>;
   /** Lets the WAF read a request the gateway refused before routing (for the security event). */
   readonly inspectRefused?: (r: RefusedRequest) => void;

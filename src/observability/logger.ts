@@ -1,8 +1,9 @@
 /**
- * Two pino loggers: the process log (lifecycle, errors, reloads) and the access log (one line per request).
- * Both write asynchronously through sonic-boom so logging never blocks the event loop per request.
+ * The process log (lifecycle, errors, reloads) is pino, written asynchronously through sonic-boom; the access log
+ * (one line per request, the hot path) has a writer of its own in access-log.ts.
  */
 import { pino, type Logger } from 'pino';
+import { AccessLog } from './access-log.js';
 import type { LogConfig } from '../config/index.js';
 
 export type { Logger };
@@ -21,16 +22,8 @@ export function log(): Logger {
   return processLogger;
 }
 
-export function createAccessLogger(config: LogConfig | undefined): Logger | undefined {
+export function createAccessLogger(config: LogConfig | undefined): AccessLog | undefined {
   const access = config?.access;
   if (access?.enabled === false) return undefined;
-  const destination = access?.destination ?? 'stdout';
-  const dest =
-    destination === 'stdout'
-      ? pino.destination({ dest: 1, sync: false, minLength: 4096 })
-      : pino.destination({ dest: destination, sync: false, mkdir: true, minLength: 4096 });
-  // A periodic flush bounds how long a line may sit in the buffer when traffic is light.
-  const timer = setInterval(() => dest.flush(), 1000);
-  timer.unref();
-  return pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' }, dest);
+  return AccessLog.open(access?.destination ?? 'stdout');
 }
