@@ -71,6 +71,7 @@ export function checkConfig(config: Config, parsed: ParsedYaml, file: string, ba
   if (clash !== undefined && adminPort !== 0)
     report(['admin', 'address'], `the admin API must not share port ${adminPort} with listeners[${clash}]`);
 
+  checkRateLimitScopes(config.ratelimit?.rules, ['ratelimit', 'rules'], config, report);
   routes.forEach((r, i) => {
     if (!(r.pool in pools)) report(['routes', i, 'pool'], `pool "${r.pool}" is not defined; expected one of: ${known}`);
     const path = r.match?.path;
@@ -93,18 +94,7 @@ export function checkConfig(config: Config, parsed: ParsedYaml, file: string, ba
           report(['routes', i, 'stages', 'lists', `${list}_files`, k], `file "${f}" does not exist`);
       });
     }
-    r.stages?.ratelimit?.rules?.forEach((rule, j) => {
-      if (rule.scope === 'cluster' && config.cluster?.redis === undefined)
-        report(
-          ['routes', i, 'stages', 'ratelimit', 'rules', j, 'scope'],
-          'scope "cluster" shares the limit through Redis; add cluster.redis (url) at the top level, or use "node"',
-        );
-      if (rule.scope === 'cluster' && rule.quota !== undefined)
-        report(
-          ['routes', i, 'stages', 'ratelimit', 'rules', j, 'quota'],
-          'quotas are counted per node; a "cluster" rule shares a rate only: put the quota in a rule of its own',
-        );
-    });
+    checkRateLimitScopes(r.stages?.ratelimit?.rules, ['routes', i, 'stages', 'ratelimit', 'rules'], config, report);
     checkGeo(r.stages?.geo, ['routes', i, 'stages', 'geo'], baseDir, report);
     r.stages?.access?.rules?.forEach((rule, j) =>
       (Array.isArray(rule.cidrs) ? rule.cidrs : []).forEach((c, k) => {
@@ -145,4 +135,29 @@ export function checkConfig(config: Config, parsed: ParsedYaml, file: string, ba
   });
   checkOverload(config.overload, report);
   return problems;
+}
+
+/** `scope: cluster` needs Redis, and shares a rate only (quotas are per node). */
+function checkRateLimitScopes(
+  rules: Config['routes'][number]['stages'] extends infer S
+    ? S extends { ratelimit?: { rules: infer R } }
+      ? R | undefined
+      : never
+    : never,
+  at: Array<string | number>,
+  config: Config,
+  report: (path: Array<string | number>, message: string) => void,
+): void {
+  rules?.forEach((rule, j) => {
+    if (rule.scope === 'cluster' && config.cluster?.redis === undefined)
+      report(
+        [...at, j, 'scope'],
+        'scope "cluster" shares the limit through Redis; add cluster.redis (url) at the top level, or use "node"',
+      );
+    if (rule.scope === 'cluster' && rule.quota !== undefined)
+      report(
+        [...at, j, 'quota'],
+        'quotas are counted per node; a "cluster" rule shares a rate only: put the quota in a rule of its own',
+      );
+  });
 }

@@ -17,6 +17,7 @@ import {
   listsStage,
   OverloadGuard,
   rateLimitStage,
+  RateLimitStage,
 } from '../ddos/index.js';
 import { createWafStage, inspectRefused, loadWaf, type RefusedRequest, type Waf } from '../waf/index.js';
 import { BulwarkError } from '../errors.js';
@@ -80,6 +81,8 @@ interface SharedState {
   readonly cluster: ClusterServices | undefined;
   /** Set when the config has an `overload` section. */
   readonly overload: OverloadGuard | undefined;
+  /** The top-level `ratelimit` rules: one stage, so one set of counters, on every route. */
+  readonly globalRateLimit: Stage | undefined;
 }
 
 function buildStages(route: RouteConfig, baseDir: string, waf: Waf | undefined, shared: SharedState): Stage[] {
@@ -95,6 +98,8 @@ function buildStages(route: RouteConfig, baseDir: string, waf: Waf | undefined, 
       stages.push(new BansStage(shared.bans, route.stages?.bans ?? {}, route.name));
       continue;
     }
+    // Global rules come first: a client over a node-wide limit costs no route rule a lookup.
+    if (name === 'ratelimit' && shared.globalRateLimit) stages.push(shared.globalRateLimit);
     // Every route carries a challenge stage that wakes up in under-attack mode, unless its config says never.
     const config = name === 'challenge' ? (route.stages?.challenge ?? UNDER_ATTACK_ONLY) : route.stages?.[name];
     if (config === undefined || (name === 'challenge' && route.stages?.challenge?.mode === 'never')) continue;
@@ -163,7 +168,12 @@ export function buildRuntime(loaded: LoadedConfig, previous?: Runtime, bans?: Ba
   const waf = wafFor(loaded);
   const cluster = config.cluster ? clusterServices(config.cluster.redis) : undefined;
   const overload = previous?.overload ?? new OverloadGuard();
-  const shared: SharedState = { bans: banTable, cluster, overload: config.overload ? overload : undefined };
+  const shared: SharedState = {
+    bans: banTable,
+    cluster,
+    overload: config.overload ? overload : undefined,
+    globalRateLimit: config.ratelimit ? new RateLimitStage(config.ratelimit, '*', cluster) : undefined,
+  };
   const routes = config.routes.map((rc) => {
     const pool = pools.get(rc.pool)!;
     const pipeline = new Pipeline(buildStages(rc, loaded.baseDir, waf, shared), ({ stage, error, requestId }) =>

@@ -150,3 +150,35 @@ routes:
   assert.match(lines, /^q\.yaml:11:\d+ .*rules\[2\]\.burst: must be >= 1/m);
   assert.match(lines, /^q\.yaml:12:\d+ .*rules\[3\]\.quota: got "5\/w"; expected a quota/m);
 });
+
+test('top-level rules apply on every route with one counter per key, before the route rules', async () => {
+  const own = await startGateway(`
+listeners: [{ name: public, address: "127.0.0.1:0" }]
+pools: { main: { origins: [{ url: "${origin.url}" }] } }
+ratelimit: { rules: [{ name: node-wide, key: [client], quota: 4/h }] }
+routes:
+  - name: a
+    match: { path: { prefix: /a } }
+    pool: main
+  - name: b
+    match: { path: { prefix: /b } }
+    pool: main
+    stages: { ratelimit: { rules: [{ name: b-only, key: [client], rate: 1/h, burst: 1 }] } }
+`);
+  try {
+    const send = async (path: string, localAddress: string) => {
+      const r = await request(`${own.url}${path}`, { localAddress });
+      return r.status === 429 ? `429 ${JSON.parse(r.body).code}` : String(r.status);
+    };
+    const c = '127.0.0.20';
+    // b's own rule refuses its second request; the node-wide quota counts requests on both routes (4 in all).
+    assert.deepEqual(
+      [await send('/a', c), await send('/b', c), await send('/b', c), await send('/a', c), await send('/a', c)],
+      ['200', '200', '429 ratelimit:b-only', '200', '429 ratelimit:node-wide'],
+    );
+    assert.equal(await send('/b', c), '429 ratelimit:node-wide', 'the global rule is checked first');
+    assert.equal(await send('/a', '127.0.0.21'), '200', 'another client has its own counter');
+  } finally {
+    await own.close();
+  }
+});
