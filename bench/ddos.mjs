@@ -81,6 +81,8 @@ export async function runDdosBench() {
   writeFileSync(
     config,
     `workers: ${WORKERS}
+# wrk is one client address: client_hash would give all of it to one worker; the baselines use both.
+workers_balance: kernel
 listeners: [{ name: public, address: "127.0.0.1:${bulwarkPort}" }]
 admin: { address: "127.0.0.1:${adminPort}" }
 log: { level: warn, access: { enabled: true, destination: "${join(dir, 'access.log')}" } }
