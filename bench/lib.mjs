@@ -2,6 +2,7 @@
 // Debian installs and the results file.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import net from 'node:net';
 
 export function freePort() {
@@ -87,4 +88,24 @@ export function recordEntry(marker, entry) {
   if (!doc.includes(marker)) throw new Error(`${file} has no "${marker}" marker`);
   writeFileSync(file, doc.replace(marker, `${marker}\n\n${entry}`));
   console.log(`bench: recorded in ${file}`);
+}
+
+/**
+ * Writes the bulwark.yaml every suite starts from: `workers` workers with kernel spreading (wrk is one client
+ * address; the default client_hash would give all of it to one worker while the baselines use both), the access log
+ * on, one pool `origin`; `rest` adds the suite's own top-level keys and routes. Returns the file's path.
+ */
+export function writeBulwarkConfig(dir, { workers, port, adminPort, originPort, rest }) {
+  const file = join(dir, 'bulwark.yaml');
+  writeFileSync(
+    file,
+    `workers: ${workers}
+workers_balance: kernel
+listeners: [{ name: public, address: "127.0.0.1:${port}" }]
+admin: { address: "127.0.0.1:${adminPort}" }
+log: { level: warn, access: { enabled: true, destination: "${join(dir, 'access.log')}" } }
+pools: { origin: { origins: [{ url: "http://127.0.0.1:${originPort}" }] } }
+${rest}`,
+  );
+  return file;
 }

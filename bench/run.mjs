@@ -5,7 +5,18 @@ import { cpus } from 'node:os';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { commitLabel, ensureDebian, freePort, median, recordEntry, start, stopAll, waitUp, wrk } from './lib.mjs';
+import {
+  writeBulwarkConfig,
+  commitLabel,
+  ensureDebian,
+  freePort,
+  median,
+  recordEntry,
+  start,
+  stopAll,
+  waitUp,
+  wrk,
+} from './lib.mjs';
 
 const suite = process.argv[2] ?? 'gateway';
 if (suite === 'lists') {
@@ -42,22 +53,17 @@ async function main() {
     freePort(),
   ]);
   const originUrl = `http://127.0.0.1:${originPort}`;
-  const config = join(dir, 'bulwark.yaml');
-  writeFileSync(
-    config,
-    `workers: ${WORKERS}
-# wrk is one client address: client_hash would give all of it to one worker; the baselines use both.
-workers_balance: kernel
-listeners: [{ name: public, address: "127.0.0.1:${bulwarkPort}" }]
-admin: { address: "127.0.0.1:${adminPort}" }
-log: { level: warn, access: { enabled: true, destination: "${join(dir, 'access.log')}" } }
-pools: { origin: { origins: [{ url: "${originUrl}" }] } }
-routes:
+  const config = writeBulwarkConfig(dir, {
+    workers: WORKERS,
+    port: bulwarkPort,
+    adminPort,
+    originPort,
+    rest: `routes:
   - name: bench
     pool: origin
     stages: { access: { rules: [{ action: deny, paths: [/.git, /.env] }] } }
 `,
-  );
+  });
   const post = join(dir, 'post.lua');
   const body = JSON.stringify({
     user: 'u'.repeat(40),

@@ -7,7 +7,18 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { commitLabel, ensureDebian, freePort, median, recordEntry, start, stopAll, waitUp, wrk } from './lib.mjs';
+import {
+  writeBulwarkConfig,
+  commitLabel,
+  ensureDebian,
+  freePort,
+  median,
+  recordEntry,
+  start,
+  stopAll,
+  waitUp,
+  wrk,
+} from './lib.mjs';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -190,23 +201,18 @@ export async function runWafBench() {
     freePort(),
     freePort(),
   ]);
-  const config = join(dir, 'bulwark.yaml');
-  writeFileSync(
-    config,
-    `workers: ${WORKERS}
-# wrk is one client address: client_hash would give all of it to one worker; the baselines use both.
-workers_balance: kernel
-listeners: [{ name: public, address: "127.0.0.1:${bulwarkPort}" }]
-admin: { address: "127.0.0.1:${adminPort}" }
-log: { level: warn, access: { enabled: true, destination: "${join(dir, 'access.log')}" } }
-pools: { origin: { origins: [{ url: "http://127.0.0.1:${originPort}" }] } }
-waf: { crs: { dir: "${crs.dir}", paranoia_level: 1 } }
+  const config = writeBulwarkConfig(dir, {
+    workers: WORKERS,
+    port: bulwarkPort,
+    adminPort,
+    originPort,
+    rest: `waf: { crs: { dir: "${crs.dir}", paranoia_level: 1 } }
 routes:
   - name: bench
     pool: origin
     stages: { waf: {} }
 `,
-  );
+  });
   const nginxConf = nginxConfig(dir, nginxPort, originPort, crs.dir);
   const test = spawnSync('nginx', ['-t', '-c', nginxConf], { encoding: 'utf8' });
   if (test.status !== 0) throw new Error(`nginx -t failed:\n${test.stderr}`);
