@@ -2,6 +2,8 @@
 // - ddos-reject: one client floods a route limited to 10 requests/s; requests answered 429 per second by Bulwark,
 //   against nginx (Debian's nginx-light) refusing the same flood with limit_req (2 workers each).
 // - ddos-proxy: the same route and limit, but every request carries its own key, so each is admitted and proxied.
+// - ddos-node-floor: bench/baseline/refuse.mjs, node:http answering a constant 429 (no limiter, no log): the most
+//   any refusal can do on Node's HTTP server, printed so that the ratio against nginx can be read against it.
 // Prints `bench: ddos-reject bulwark=<rps> nginx=<rps> ratio=<r>` and `bench: ddos-reject-vs-proxy ratio=<r>`, and
 // records the figures in docs/benchmarks.md.
 import { spawnSync } from 'node:child_process';
@@ -82,7 +84,8 @@ export async function runDdosBench() {
   ensureDebian('wrk', ['wrk']);
   ensureDebian('nginx', ['nginx-light']);
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-bench-ddos-'));
-  const [originPort, nginxPort, bulwarkPort, adminPort] = await Promise.all([
+  const [originPort, nginxPort, bulwarkPort, adminPort, floorPort] = await Promise.all([
+    freePort(),
     freePort(),
     freePort(),
     freePort(),
@@ -104,7 +107,7 @@ export async function runDdosBench() {
   const test = spawnSync('nginx', ['-t', '-c', nginxConf], { encoding: 'utf8' });
   if (test.status !== 0) throw new Error(`nginx -t failed:\n${test.stderr}`);
   try {
-    await measure(dir, config, nginxConf, originPort, nginxPort, bulwarkPort);
+    await measure(dir, config, nginxConf, originPort, nginxPort, bulwarkPort, floorPort);
   } finally {
     // SIGKILL on nginx's master would orphan its workers: ask it to stop first.
     spawnSync('nginx', ['-c', nginxConf, '-s', 'stop']);
@@ -113,19 +116,26 @@ export async function runDdosBench() {
   }
 }
 
-async function measure(dir, config, nginxConf, originPort, nginxPort, bulwarkPort) {
+async function measure(dir, config, nginxConf, originPort, nginxPort, bulwarkPort, floorPort) {
   start(process.execPath, ['bench/origin.mjs', String(originPort), String(WORKERS)], 'origin');
   start('nginx', ['-c', nginxConf, '-g', 'daemon off;'], 'nginx');
   start(process.execPath, ['dist/main.js', 'start', '-c', config], 'bulwark');
-  const targets = { nginx: `http://127.0.0.1:${nginxPort}/`, bulwark: `http://127.0.0.1:${bulwarkPort}/` };
-  for (const url of Object.values(targets)) await waitUp(url);
+  start(process.execPath, ['bench/baseline/refuse.mjs', String(floorPort), String(WORKERS)], 'node-floor');
+  const targets = {
+    nginx: `http://127.0.0.1:${nginxPort}/`,
+    bulwark: `http://127.0.0.1:${bulwarkPort}/`,
+    floor: `http://127.0.0.1:${floorPort}/`,
+  };
+  await waitUp(targets.nginx);
+  await waitUp(targets.bulwark);
+  await waitUp(targets.floor, [429]);
   const lua = scripts(dir);
   for (const url of Object.values(targets)) wrk(url, 3, lua.fresh, CONNECTIONS); // warm-up: JIT, keep-alive pools
 
-  const runs = { nginx: [], bulwark: [], proxy: [] };
+  const runs = { nginx: [], bulwark: [], proxy: [], floor: [] };
   for (let round = 0; round < ROUNDS; round++) {
     // Alternate the order so that drift on a shared machine does not favour one side.
-    const order = round % 2 === 0 ? ['nginx', 'bulwark', 'proxy'] : ['proxy', 'bulwark', 'nginx'];
+    const order = round % 2 === 0 ? ['nginx', 'bulwark', 'proxy', 'floor'] : ['floor', 'proxy', 'bulwark', 'nginx'];
     for (const side of order) {
       const url = side === 'proxy' ? targets.bulwark : targets[side];
       runs[side].push(wrk(url, DURATION, side === 'proxy' ? lua.fresh : lua.flood, CONNECTIONS));
@@ -141,6 +151,7 @@ async function measure(dir, config, nginxConf, originPort, nginxPort, bulwarkPor
     bulwark: rps('bulwark'),
     nginx: rps('nginx'),
     proxy: rps('proxy'),
+    floor: rps('floor'),
     bulwarkP99: median(runs.bulwark.map((r) => r.p99ms)),
     nginxP99: median(runs.nginx.map((r) => r.p99ms)),
     proxyP99: median(runs.proxy.map((r) => r.p99ms)),
@@ -151,6 +162,9 @@ async function measure(dir, config, nginxConf, originPort, nginxPort, bulwarkPor
   );
   console.log(
     `bench: ddos-reject-vs-proxy ratio=${(row.bulwark / row.proxy).toFixed(2)} (rejected ${Math.round(row.bulwark)}/s, proxied ${Math.round(row.proxy)}/s)`,
+  );
+  console.log(
+    `bench: ddos-node-floor rps=${Math.round(row.floor)} (node:http answering a constant 429; bulwark/floor=${(row.bulwark / row.floor).toFixed(2)}, nginx/floor=${(row.nginx / row.floor).toFixed(2)})`,
   );
   console.log(
     `bench: ddos-refused-share bulwark=${row.refusedShare.bulwark.toFixed(4)} nginx=${row.refusedShare.nginx.toFixed(4)} proxy=${row.refusedShare.proxy.toFixed(4)}`,
@@ -168,6 +182,7 @@ ${ROUNDS} rounds × ${DURATION} s per side, median; wrk -t2 -c${CONNECTIONS}; ${
 | Bulwark, flood refused (429) | ${Math.round(r.bulwark)} | ${r.bulwarkP99.toFixed(2)} | ${r.refusedShare.bulwark.toFixed(4)} |
 | nginx limit_req, flood refused (429) | ${Math.round(r.nginx)} | ${r.nginxP99.toFixed(2)} | ${r.refusedShare.nginx.toFixed(4)} |
 | Bulwark, proxied (a key per request) | ${Math.round(r.proxy)} | ${r.proxyP99.toFixed(2)} | ${r.refusedShare.proxy.toFixed(4)} |
+| node:http answering a constant 429 (the platform's floor) | ${Math.round(r.floor)} | | |
 
 Reject vs nginx: **${(r.bulwark / r.nginx).toFixed(2)}** (goal ≥ 0.5); reject vs proxy: **${(r.bulwark / r.proxy).toFixed(2)}** (goal ≥ 2).
 `;
