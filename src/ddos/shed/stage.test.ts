@@ -143,15 +143,14 @@ routes: [{ name: all, pool: main }]
     // Block this process's loop (the gateway runs in it) for well over the threshold.
     const end = Date.now() + 700;
     while (Date.now() < end);
-    let status = 0;
+    // The sampler raises the state on its next tick; wait for its event rather than race it with requests.
     await until(
-      'a request to be shed',
-      async () => {
-        status = (await request(`${gw.url}/`)).status;
-        return status === 503;
-      },
-      2000,
+      'the overload event for event-loop delay',
+      async () =>
+        (await overloadEvents(gw)).some((e) => e['action'] === 'shedding_normal' && e['signal'] === 'event_loop_delay'),
+      3000,
     );
+    assert.equal((await request(`${gw.url}/`)).status, 503, 'a request while the state holds is shed');
     assert.match(
       await metricsText(gw),
       /bulwark_shed_total\{route="all",reason="event_loop_delay",priority="normal"\} \d+/,
