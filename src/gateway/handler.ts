@@ -9,11 +9,11 @@ import type { TLSSocket } from 'node:tls';
 import { isBulwarkError } from '../errors.js';
 import type { Outcome, Verdict, VerdictBody } from '../pipeline/index.js';
 import { routingPath } from '../lib/path.js';
-import { log, metrics } from '../observability/index.js';
+import { batchedCounter, isoNow, log, metrics, type CountChild } from '../observability/index.js';
 import { GatewayExchange } from './exchange.js';
 import { heldBody, inspectedBody, readSmallBody, REPLAYABLE_BODY_BYTES, VerdictError } from './proxy/body.js';
 import { forward, type ForwardBody, type ForwardResult } from './proxy/forward.js';
-import { sendProblem } from './proxy/problem-response.js';
+import { sendProblem, sendVerdictProblem } from './proxy/problem-response.js';
 import { createSink } from './proxy/response.js';
 import { clientAddress, originRequestHeaders, requestIdFor } from './proxy/headers.js';
 import { normaliseHost } from './routes/router.js';
@@ -64,12 +64,12 @@ function headerPairs(raw: readonly string[]): [string, string][] {
 }
 
 /** Counters by refusal reason, bound once: prom-client's labels() hashes its arguments on every call. */
-const stageOutcomeCounters = new Map<string, { inc(): void }>();
-function stageOutcomeCounter(reason: string): { inc(): void } {
+const stageOutcomeCounters = new Map<string, CountChild>();
+function stageOutcomeCounter(reason: string): CountChild {
   let counter = stageOutcomeCounters.get(reason);
   if (!counter) {
     const stage = reason.slice(0, reason.indexOf(':'));
-    counter = metrics.stageOutcomes.labels(stage || reason, reason);
+    counter = batchedCounter(metrics.stageOutcomes, stage || reason, reason);
     // Reasons come from config (rule names), not from clients; the cap only guards against a stage that mints them.
     if (stageOutcomeCounters.size < 10_000) stageOutcomeCounters.set(reason, counter);
   }
@@ -199,34 +199,39 @@ export function createRequestHandler(ctx: HandlerContext) {
       route.pipeline.onLog(x, outcome);
       let counter = route.countByStatus.get(status);
       if (!counter) {
-        counter = metrics.requests.labels(route.name, String(status));
+        counter = batchedCounter(metrics.requests, route.name, String(status));
         route.countByStatus.set(status, counter);
       }
       counter.inc();
       route.duration.observe(durationMs / 1000);
       if (rt.accessLog) writeAccessLog(rt, x, outcome, req);
     };
-    res.once('close', finish);
 
     const refuse = (v: Extract<Verdict, { kind: 'end' }>) => {
       endedBy = v.reason;
       stageOutcomeCounter(v.reason).inc();
       const hasBody = headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined;
-      const extra: OutgoingHttpHeaders = {};
-      if (v.headers) for (const name in v.headers) extra[name] = v.headers[name];
-      if ((hasBody && !isH2) || draining) extra.connection = 'close';
-      if (v.body) return sendOwnBody(res, v.status, v.body, id, extra);
-      sendProblem(res, v.status, v.reason, v.detail, id, extra);
+      const close = (hasBody && !isH2) || draining;
+      if (v.body) return sendOwnBody(res, v.status, v.body, id, v.headers, close);
+      sendVerdictProblem(res, v, id, close);
     };
 
     const verdict = route.pipeline.onRequestHeaders(x);
     if (verdict instanceof Promise) {
+      res.once('close', finish);
       verdict.then(
         (v) => (v.kind === 'end' ? refuse(v) : proceed()),
         (e: unknown) => fail(e),
       );
-    } else if (verdict.kind === 'end') refuse(verdict);
-    else proceed();
+    } else if (verdict.kind === 'end') {
+      // The whole answer is written by now: log it here rather than on 'close', which under a flood of refusals
+      // costs a listener and an event per request for nothing.
+      refuse(verdict);
+      finish();
+    } else {
+      res.once('close', finish);
+      proceed();
+    }
 
     function fail(e: unknown) {
       if (e instanceof VerdictError)
@@ -313,11 +318,19 @@ export function createRequestHandler(ctx: HandlerContext) {
 }
 
 /** A stage's own answer (the challenge page): its type and text, never cached, with the request id. */
-function sendOwnBody(res: ClientResponse, status: number, body: VerdictBody, id: string, extra: OutgoingHttpHeaders) {
+function sendOwnBody(
+  res: ClientResponse,
+  status: number,
+  body: VerdictBody,
+  id: string,
+  extra: OutgoingHttpHeaders | undefined,
+  close: boolean,
+) {
   if (res.headersSent) return void res.destroy();
   // Key by key, not a spread: see problemHeaders in ../problem.ts.
   const headers: OutgoingHttpHeaders = { 'cache-control': 'no-store' };
-  for (const name in extra) headers[name] = extra[name];
+  if (extra) for (const name in extra) headers[name] = extra[name];
+  if (close) headers.connection = 'close';
   headers['content-type'] = body.contentType;
   headers['content-length'] = Buffer.byteLength(body.text);
   headers['x-request-id'] = id;
@@ -326,8 +339,9 @@ function sendOwnBody(res: ClientResponse, status: number, body: VerdictBody, id:
 }
 
 function writeAccessLog(rt: Runtime, x: GatewayExchange, o: Outcome, req: ClientRequest): void {
+  // JSON.stringify of a fresh literal is V8's fast path: a hand-built string measured slower (~1.3 µs vs ~1 µs).
   const all: Record<string, unknown> = {
-    time: new Date().toISOString(),
+    time: isoNow(),
     id: x.id,
     route: x.route,
     client: x.client.address,

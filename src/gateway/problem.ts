@@ -22,6 +22,12 @@ export function problemBody(p: Problem): string {
   });
 }
 
+/** problemBody without its request id and closing brace: `problemBodyBefore(...) + JSON.stringify(id) + '}'`. */
+export function problemBodyBefore(status: number, code: string, detail: string | undefined): string {
+  const whole = problemBody({ status, code, detail, requestId: '' });
+  return whole.slice(0, whole.length - '""}'.length);
+}
+
 export function problemHeaders(body: string, requestId: string, extra?: OutgoingHttpHeaders): OutgoingHttpHeaders {
   // Copied key by key: V8 took ~8 µs per call to spread a long-lived `extra` into a literal with these keys,
   // a seventh of the whole cost of a refused request (measured on Node 20); the loop takes ~0.1 µs.

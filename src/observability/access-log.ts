@@ -47,8 +47,12 @@ export class AccessLog {
 
   /** Appends one line; `record` is serialised as it is (keys in insertion order, undefined values left out). */
   write(record: Record<string, unknown>): void {
+    this.writeLine(JSON.stringify(record) + '\n');
+  }
+
+  /** Appends one serialised line, newline included (see json-line.ts). */
+  writeLine(line: string): void {
     if (this.closed) return;
-    const line = JSON.stringify(record) + '\n';
     if (this.pendingChars + line.length > MAX_PENDING_CHARS) {
       dropped.inc();
       return;

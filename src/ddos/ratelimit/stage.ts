@@ -19,6 +19,7 @@ import {
   type StageFactory,
   type Verdict,
 } from '../../pipeline/index.js';
+import { batchedCounter } from '../../observability/index.js';
 import { ddosMetrics } from '../metrics.js';
 import type { RateLimitConfig, RateLimitRule } from '../schema.js';
 import type { ClusterServices, RuleLimiter } from '../../cluster/index.js';
@@ -61,6 +62,8 @@ interface CompiledRule {
   readonly shadow: boolean;
   readonly policy: string;
   readonly counters: { allowed: { inc(): void }; limited: { inc(): void }; shadow: { inc(): void } };
+  /** Refusal verdicts by their wait in seconds (see decide). */
+  readonly refusals: Verdict[];
 }
 
 /**
@@ -104,10 +107,11 @@ function compileRule(rule: RateLimitRule, route: string, cluster: ClusterService
     shadow: rule.shadow === true,
     policy,
     counters: {
-      allowed: m.labels(route, rule.name, 'allowed'),
-      limited: m.labels(route, rule.name, 'limited'),
-      shadow: m.labels(route, rule.name, 'shadow_limited'),
+      allowed: batchedCounter(m, route, rule.name, 'allowed'),
+      limited: batchedCounter(m, route, rule.name, 'limited'),
+      shadow: batchedCounter(m, route, rule.name, 'shadow_limited'),
     },
+    refusals: [],
   };
 }
 
@@ -152,19 +156,29 @@ export class RateLimitStage implements Stage {
     }
     rule.counters.limited.inc();
     const retryAfter = Math.max(1, Math.ceil(d.retryAfterMs / 1000));
-    const headers: OutgoingHttpHeaders = {
-      'retry-after': String(retryAfter),
-      'ratelimit-policy': rule.policy,
-      ratelimit: `"${rule.name}";r=0;t=${retryAfter}`,
-    };
-    return {
-      kind: 'end',
-      status: 429,
-      reason: `ratelimit:${rule.name}`,
-      detail: `Rate limit "${rule.name}" exceeded; retry after ${retryAfter} s.`,
-      headers,
-    };
+    if (retryAfter >= REUSED_VERDICTS) return refusal(rule, retryAfter);
+    // A flood meets the same few verdicts again and again: one frozen object per wait, built on first use, lets
+    // the gateway reuse the problem body it built for it too.
+    return (rule.refusals[retryAfter] ??= refusal(rule, retryAfter));
   }
+}
+
+/** Verdicts for waits of 1 s up to this are kept per rule; longer waits (quotas) are built each time. */
+const REUSED_VERDICTS = 120;
+
+function refusal(rule: CompiledRule, retryAfter: number): Verdict {
+  const headers: OutgoingHttpHeaders = Object.freeze({
+    'retry-after': String(retryAfter),
+    'ratelimit-policy': rule.policy,
+    ratelimit: `"${rule.name}";r=0;t=${retryAfter}`,
+  });
+  return Object.freeze({
+    kind: 'end',
+    status: 429,
+    reason: `ratelimit:${rule.name}`,
+    detail: `Rate limit "${rule.name}" exceeded; retry after ${retryAfter} s.`,
+    headers,
+  });
 }
 
 export const rateLimitStage: StageFactory<RateLimitConfig> = {
