@@ -8,7 +8,7 @@ import type { Directive, SecLangProblem, VariableSpec } from '../seclang/types.j
 import { applyActions, emptyFields, keyMatcher, parseIdRanges, type ActionFields } from './compile-actions.js';
 import { compileOperator } from './operators.js';
 import { attachPrefilters, type Dependents } from './prefilter.js';
-import { ValueMemo } from './memo.js';
+import { LONG_MEMO_CHARS, ValueMemo } from './memo.js';
 import type { Derived } from './variables.js';
 import { isMarker, type Exclusion, type Phase, type ProgramEntry, type Rule, type Target } from './rule.js';
 import { applySetting, defaultSettings, type EngineSettings } from './settings.js';
@@ -28,8 +28,15 @@ export interface RuleSet {
    * the value, so sharing them is safe; bounded (see ValueMemo).
    */
   readonly derivedMemo: ValueMemo<Derived[]>;
+  /** The same for values up to LONG_MEMO_CHARS (a page served again and again), with few entries. */
+  readonly longDerivedMemo: ValueMemo<Derived[]>;
   /** Accepted but worth saying at start, e.g. an operator Bulwark does not implement yet. */
   readonly warnings: readonly string[];
+  /**
+   * Per tag, the ids of the rules that carry it: a `ctl:ruleRemoveTargetByTag` (CRS runs one on every request)
+   * then marks the few rules it touches instead of every rule checking its tags.
+   */
+  readonly idsByTag: ReadonlyMap<string, readonly number[]>;
 }
 
 export type CompileResult = { ok: true; ruleSet: RuleSet } | { ok: false; problems: SecLangProblem[] };
@@ -311,5 +318,24 @@ function layout(
       jumps[p]!.set(e, program.length);
     });
   }
-  return { settings, programs, jumps, ruleCount, warnings, dependents: new Map(), derivedMemo: new ValueMemo(4096) };
+  const idsByTag = new Map<string, number[]>();
+  for (const e of entries) {
+    if (isMarker(e)) continue;
+    for (const tag of e.tags) {
+      const ids = idsByTag.get(tag);
+      if (!ids) idsByTag.set(tag, [e.id]);
+      else if (ids[ids.length - 1] !== e.id) ids.push(e.id);
+    }
+  }
+  return {
+    settings,
+    programs,
+    jumps,
+    ruleCount,
+    warnings,
+    dependents: new Map(),
+    derivedMemo: new ValueMemo(4096),
+    longDerivedMemo: new ValueMemo(64, LONG_MEMO_CHARS),
+    idsByTag,
+  };
 }

@@ -102,6 +102,22 @@ SecRule ARGS "@contains worse" "id:23,phase:2,deny"
   assert.equal(run(rs, get('/other?file=worse')).interruption?.ruleId, 23);
 });
 
+test('ctl:ruleRemoveTargetByTag removes the target from the tagged rules only, chains included', () => {
+  const rs = ruleSet(`
+SecAction "id:40,phase:1,pass,nolog,ctl:ruleRemoveTargetByTag=perf-skip;ARGS:blob"
+SecRule ARGS "@contains evil" "id:41,phase:2,deny,tag:'attack',tag:'perf-skip'"
+SecRule ARGS "@contains evil" "id:42,phase:2,deny,tag:'attack'"
+SecRule REQUEST_METHOD "@streq GET" "id:43,phase:2,deny,tag:'perf-skip',chain"
+  SecRule ARGS "@contains worse" ""
+`);
+  // 41 skips ARGS:blob; 42 (not tagged) still sees it and denies.
+  assert.equal(run(rs, get('/?blob=evil')).interruption?.ruleId, 42);
+  assert.equal(run(rs, get('/?other=evil')).interruption?.ruleId, 41);
+  // The chain link belongs to tagged rule 43: ARGS:blob is removed there too.
+  assert.equal(run(rs, get('/?blob=worse')).interruption, undefined);
+  assert.equal(run(rs, get('/?other=worse')).interruption?.ruleId, 43);
+});
+
 test('operators: @pm is case-insensitive, @within, @validateByteRange, @ipMatch, negation, & counts', () => {
   const rs = ruleSet(`
 SecRule REQUEST_HEADERS:User-Agent "@pm nikto sqlmap" "id:30,phase:1,deny"

@@ -4,6 +4,13 @@
  * remember them. Bounded twice: long values are never kept, and a full memo starts over, so a client that sends
  * endless distinct values costs only the work it would have cost without the memo.
  */
+/**
+ * Values longer than the usual memo's keys but up to this many characters (a page, a JSON document) go to small
+ * memos of their own: a page served unchanged is inspected once, while a unique value costs one hash of at most
+ * this many characters on top of its inspection.
+ */
+export const LONG_MEMO_CHARS = 8192;
+
 export class ValueMemo<T> {
   private map = new Map<string, T>();
 

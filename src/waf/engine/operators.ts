@@ -61,9 +61,12 @@ export function compileOperator(name: string, negated: boolean, argument: string
       const phrases = name === 'pm' ? argument.split(/\s+/).filter(Boolean) : readPhraseFiles(argument, baseDir);
       if (typeof phrases === 'string') return { ok: false, error: `@${name}: ${phrases}` };
       const matcher = new PhraseMatcher(phrases);
+      // A pure function of the value, like the detectors: the same headers and cookies come again on every request.
+      const memo = new ValueMemo<string | null>(1024);
+      const find = (value: string) => matcher.find(value) ?? null;
       return make((_ctx, value) => {
-        const found = matcher.find(value);
-        return found === undefined ? null : [found];
+        const found = memo.get(value, find);
+        return found === null ? null : [found];
       });
     }
     case 'streq':

@@ -5,7 +5,7 @@
  * - each rule's target list gets a signature, so rules that read the same variables share one resolved list per
  *   phase instead of walking the collections again.
  */
-import { ValueMemo } from './memo.js';
+import { LONG_MEMO_CHARS, ValueMemo } from './memo.js';
 import { compileRegexSet, toSubject, type RegexSet } from './regex.js';
 import { isMarker, type ProgramEntry, type Rule } from './rule.js';
 
@@ -24,10 +24,11 @@ export class RegexPrefilter {
   }
 
   private readonly memo = new ValueMemo<PatternBits | null>();
+  private readonly longMemo = new ValueMemo<PatternBits | null>(64, LONG_MEMO_CHARS);
 
-  /** `match` for a value as a string, remembered across requests for short values. */
+  /** `match` for a value as a string, remembered across requests for values up to LONG_MEMO_CHARS. */
   matchValue(value: string): PatternBits | null {
-    return this.memo.get(value, (v) => this.match(toSubject(v)));
+    return (value.length <= 512 ? this.memo : this.longMemo).get(value, (v) => this.match(toSubject(v)));
   }
 
   /** The patterns that match the value, as bits; null when a Set gave up and every pattern must run alone. */

@@ -11,6 +11,7 @@ import { addCookies, decodePercent, processBody, processorFor, splitUri } from '
 import type { RequestInfo, ResponseInfo } from './request-data.js';
 import type { BodyProcessor, Ctl, EngineMode, Exclusion, Phase, Rule } from './rule.js';
 import { toSubject } from './regex.js';
+import { LONG_MEMO_CHARS } from './memo.js';
 import { resolveTarget, type Derived, type ValueView, type VarValue } from './variables.js';
 import type { OperatorMatch } from './operators.js';
 import { hasPattern, NO_PATTERNS, type PatternBits, type RegexPrefilter } from './prefilter.js';
@@ -41,6 +42,8 @@ export class Transaction implements EvalContext {
   private tagExclusions: { tag: string; exclusion: Exclusion }[] = [];
   /** Per rule id, the runtime exclusions above merged; emptied whenever a ctl adds one. */
   private readonly exclusionCache = new Map<number, readonly Exclusion[] | undefined>();
+  /** Ids of the rules whose tags a ctl:ruleRemoveTargetByTag named (see RuleSet.idsByTag). */
+  private tagExcluded?: Set<number>;
   private readonly subjects = new Map<string, Buffer>();
   private readonly scalarValues = new Map<string, VarValue>();
   private readonly transforms = new Map<string, Map<string, string>>();
@@ -324,7 +327,13 @@ export class Transaction implements EvalContext {
   /** The value through the rule's chain, once per (value object, chain) in the transaction. */
   private derive(rule: Rule, v: VarValue): Derived {
     // Short values share their derived forms across requests (the same header arrives again and again).
-    const all = (v.derived ??= v.value.length <= 512 ? this.ruleSet.derivedMemo.get(v.value, () => []) : []);
+    const n = v.value.length;
+    const all = (v.derived ??=
+      n <= 512
+        ? this.ruleSet.derivedMemo.get(v.value, () => [])
+        : n <= LONG_MEMO_CHARS
+          ? this.ruleSet.longDerivedMemo.get(v.value, () => [])
+          : []);
     let d = all[rule.chainId];
     if (d === undefined) all[rule.chainId] = d = { transformed: this.transformed(rule, v.value) };
     return d;
@@ -351,7 +360,7 @@ export class Transaction implements EvalContext {
   private prefilterHits(prefilter: RegexPrefilter, value: string): PatternBits | null {
     let hits = this.setMatches.get(value);
     if (hits === undefined) {
-      hits = value.length > 512 ? prefilter.match(this.subject(value)) : prefilter.matchValue(value);
+      hits = value.length > LONG_MEMO_CHARS ? prefilter.match(this.subject(value)) : prefilter.matchValue(value);
       this.setMatches.set(value, hits);
     }
     return hits;
@@ -467,6 +476,8 @@ export class Transaction implements EvalContext {
       case 'remove-target-by-tag':
         this.exclusionCache.clear();
         this.tagExclusions.push({ tag: ctl.tag, exclusion: ctl.exclusion });
+        this.tagExcluded ??= new Set();
+        for (const id of this.ruleSet.idsByTag.get(ctl.tag) ?? []) this.tagExcluded.add(id);
         break;
       case 'remove-target-by-msg':
         break;
@@ -498,7 +509,9 @@ export class Transaction implements EvalContext {
   }
 
   runtimeExclusions(ruleId: number): readonly Exclusion[] | undefined {
-    if (this.exclusionsById.size === 0 && this.tagExclusions.length === 0) return undefined;
+    if (this.exclusionsById.size === 0 && (this.tagExcluded === undefined || !this.tagExcluded.has(ruleId))) {
+      return undefined;
+    }
     if (this.exclusionCache.has(ruleId)) return this.exclusionCache.get(ruleId);
     const byId = this.exclusionsById.get(ruleId);
     const tags = this.currentRule?.tags;
