@@ -118,6 +118,31 @@ SecRule REQUEST_METHOD "@streq GET" "id:43,phase:2,deny,tag:'perf-skip',chain"
   assert.equal(run(rs, get('/?other=worse')).interruption?.ruleId, 43);
 });
 
+test('@rx ^.*$ captures the whole value (answered at load, without RE2)', () => {
+  const rs = ruleSet(`
+SecRule REQUEST_HEADERS_NAMES "@rx ^.*$" "id:50,phase:1,deny,capture,t:none,t:lowercase,chain"
+  SecRule TX:0 "@streq x-evil" ""
+`);
+  const tx = run(
+    rs,
+    get('/', [
+      ['Host', 'h'],
+      ['X-Evil', '1'],
+    ]),
+  );
+  assert.equal(tx.interruption?.ruleId, 50);
+  assert.equal(
+    run(
+      rs,
+      get('/', [
+        ['Host', 'h'],
+        ['X-Fine', '1'],
+      ]),
+    ).interruption,
+    undefined,
+  );
+});
+
 test('operators: @pm is case-insensitive, @within, @validateByteRange, @ipMatch, negation, & counts', () => {
   const rs = ruleSet(`
 SecRule REQUEST_HEADERS:User-Agent "@pm nikto sqlmap" "id:30,phase:1,deny"

@@ -371,14 +371,25 @@ export class Transaction implements EvalContext {
     const values = view.values;
     const hits: (PatternBits | null)[] = new Array<PatternBits | null>(values.length);
     let union: Uint32Array | null | undefined;
+    // Hit sets are never written once made, so a view with one value that hits shares that value's set; a copy is
+    // made only when a second one must be or-ed in.
+    let shared = false;
     for (let i = 0; i < values.length; i++) {
       const d = this.derive(rule, values[i]!);
       const h = d.hits === undefined ? (d.hits = this.prefilterHits(rule.prefilter!, d.transformed)) : d.hits;
       hits[i] = h;
       if (h === NO_PATTERNS || union === null) continue;
       if (h === null) union = null;
-      else if (union === undefined) union = Uint32Array.from(h);
-      else for (let w = 0; w < h.length; w++) union[w]! |= h[w]!;
+      else if (union === undefined) {
+        union = h;
+        shared = true;
+      } else {
+        if (shared) {
+          union = Uint32Array.from(union);
+          shared = false;
+        }
+        for (let w = 0; w < h.length; w++) union[w]! |= h[w]!;
+      }
     }
     view.hits = hits;
     view.anyHits = union !== undefined;
