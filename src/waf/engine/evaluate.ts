@@ -44,7 +44,8 @@ export interface EvalContext extends OperatorContext, VariableSource {
   /** False when the prefilter Set rules out a match on value i of the view. */
   mayMatchAt(rule: Rule, view: ValueView, i: number): boolean;
   operatorRun(rule: Rule, value: string): OperatorMatch | null;
-  transformedAll(rule: Rule, value: string): string[];
+  /** The value and each different form along the rule's chain, once per (value, chain) like transformedView. */
+  transformedAll(rule: Rule, v: VarValue): readonly string[];
   setCaptures(groups: readonly (string | undefined)[]): void;
   recordMatch(v: VarValue, first: boolean): void;
   matchedVarSnapshot(): VarValue | undefined;
@@ -124,7 +125,7 @@ export function evaluateRule(ctx: EvalContext, rule: Rule): boolean {
   if (rule.multiMatch) {
     let matched = false;
     for (const v of values) {
-      for (const value of ctx.transformedAll(rule, v.value)) {
+      for (const value of ctx.transformedAll(rule, v)) {
         const m = rule.prefilter && !ctx.mayMatch(rule, value) ? null : ctx.operatorRun(rule, value);
         if (tryValue(ctx, rule, v, value, m, matched)) {
           matched = true;

@@ -413,15 +413,17 @@ export class Transaction implements EvalContext {
     return out;
   }
 
-  transformedAll(rule: Rule, value: string): string[] {
-    const all = [value];
-    let cur = value;
+  transformedAll(rule: Rule, v: VarValue): readonly string[] {
+    const d = this.derive(rule, v);
+    if (d.all) return d.all;
+    const all = [v.value];
+    let cur = v.value;
     for (const t of rule.transforms) {
       const next = t(cur);
       if (next !== cur) all.push(next);
       cur = next;
     }
-    return all;
+    return (d.all = all);
   }
 
   // --- effects of actions --------------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ export interface VarValue {
 export interface Derived {
   readonly transformed: string;
   hits?: PatternBits | null;
+  /** For multiMatch rules: the value and each different form along the chain (see transformedAll). */
+  all?: readonly string[];
 }
 
 /**
@@ -181,7 +183,9 @@ export function resolveTarget(
       const e = col.entry(target.key);
       const keep = e !== undefined && !((exclusions.length || runtime) && excluded(v, e, [exclusions, runtime]));
       if (target.count) out.push({ name: v, value: keep ? '1' : '0' });
-      else if (keep) out.push({ name: `${v}:${e.key}`, value: e.value });
+      // A TX entry is replaced, never changed, when its value changes: its VarValue can be made once and shared by
+      // every rule that reads it (CRS reads TX:detection_paranoia_level some 90 times a request).
+      else if (keep) out.push((e.seen ??= { name: `${v}:${e.key}`, value: e.value }));
       return;
     }
     const entries = col ? col.entries() : [];
