@@ -8,7 +8,7 @@ import { IpSet, parseCidr } from '../../lib/ip.js';
 import { detectSqli } from '../detect/sqli/index.js';
 import { detectXss } from '../detect/xss/index.js';
 import { PhraseMatcher } from './aho-corasick.js';
-import { ValueMemo } from './memo.js';
+import { LONG_MEMO_CHARS, ValueMemo } from './memo.js';
 import { compileTemplate, expand, type MacroSource, type Template } from './macros.js';
 import { compileRegex, type CompiledRegex } from './regex.js';
 
@@ -66,9 +66,10 @@ export function compileOperator(name: string, negated: boolean, argument: string
       const matcher = new PhraseMatcher(phrases);
       // A pure function of the value, like the detectors: the same headers and cookies come again on every request.
       const memo = new ValueMemo<string | null>(1024);
+      const longMemo = new ValueMemo<string | null>(16, LONG_MEMO_CHARS);
       const find = (value: string) => matcher.find(value) ?? null;
       return make((_ctx, value) => {
-        const found = memo.get(value, find);
+        const found = (value.length <= 512 ? memo : longMemo).get(value, find);
         return found === null ? null : [found];
       });
     }
