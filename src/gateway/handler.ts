@@ -78,14 +78,15 @@ function stageOutcomeCounter(reason: string): CountChild {
 }
 
 export function createRequestHandler(ctx: HandlerContext) {
-  return function handle(req: ClientRequest, res: ClientResponse, expectsContinue = false): void {
+  /** `requestId`: when the listener decided it already (a watched body, see slow-guards.ts), else decided here. */
+  return function handle(req: ClientRequest, res: ClientResponse, expectsContinue = false, requestId?: string): void {
     const rt = ctx.runtime();
     const started = performance.now();
     const socket = req.socket;
     const peer = socket.remoteAddress ?? '';
     const headers = req.headers;
     const peerTrusted = rt.trusted.size > 0 && rt.trusted.has(peer);
-    const id = requestIdFor(headers['x-request-id'], peerTrusted);
+    const id = requestId ?? requestIdFor(headers['x-request-id'], peerTrusted);
     // Ask the request object, not the version: an HTTP/1 request line may claim "HTTP/2.0" (seen in CRS's suite).
     const isH2 = (req as Partial<Http2ServerRequest>).stream !== undefined;
     const draining = !isH2 && ctx.isDraining();
