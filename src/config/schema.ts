@@ -5,7 +5,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { LimitsSchema, ListenerSchema, PoolSchema, RouteSchema } from '../gateway/schema.js';
 import { Duration } from '../lib/units.js';
-import { BansNodeSchema, OverloadSchema, RateLimitSchema } from '../ddos/schema.js';
+import { BansNodeSchema, OverloadSchema, RateLimitSchema, UnderAttackSchema } from '../ddos/schema.js';
 import { WafSchema } from '../waf/schema.js';
 import { ClusterSchema } from '../cluster/schema.js';
 
@@ -107,6 +107,7 @@ export const ConfigSchema = Type.Object(
     bans: Type.Optional(BansNodeSchema),
     cluster: Type.Optional(ClusterSchema),
     overload: Type.Optional(OverloadSchema),
+    under_attack: Type.Optional(UnderAttackSchema),
     // Rate limits on every route, checked before the route's own: one counter per key across all routes.
     ratelimit: Type.Optional(RateLimitSchema),
     shutdown_timeout: Type.Optional(Duration('On SIGTERM, how long in-flight requests may take to finish.', '30s')),

@@ -26,6 +26,7 @@ export {
   underAttack,
   setUnderAttack,
   parseUnderAttackRequest,
+  underAttackFromConfig,
   type ChallengeConfig,
   type UnderAttackState,
 } from './challenge/index.js';

@@ -3,6 +3,8 @@ import { Type, type Static } from '@sinclair/typebox';
 
 export { BansNodeSchema, BansRouteSchema, type BansNodeConfig, type BansRouteConfig } from './bans/schema.js';
 export { ChallengeSchema, type ChallengeConfig } from './challenge/schema.js';
+// The top-level `under_attack` key: the mode a node starts in and each reload sets.
+export { UnderAttackSchema, type UnderAttackConfig } from './challenge/schema.js';
 
 const KeyPart = Type.String({
   pattern: '^(client|client_prefix|route|header:[A-Za-z0-9-]+|cookie:[A-Za-z0-9_.-]+)$',

@@ -7,7 +7,8 @@ import { isDeepStrictEqual } from 'node:util';
 import type { LoadedConfig } from '../config/index.js';
 import { splitAddress, toBytes, toMs } from '../config/index.js';
 import { log, metrics } from '../observability/index.js';
-import { createRequestHandler } from './handler.js';
+import { createRequestHandler, type ClientRequest } from './handler.js';
+import { requestIdFor } from './proxy/headers.js';
 import { createUpgradeHandler } from './listeners/websocket.js';
 import { Listener, type ListenerLimits } from './listeners/listener.js';
 import { buildRuntime, retireRuntime, type Runtime } from './runtime.js';
@@ -51,6 +52,11 @@ export class Gateway {
     isDraining: () => this.draining,
   });
   private readonly upgrade = createUpgradeHandler(() => this.current);
+  /** The id the handler would give a request; the listeners ask it for the requests whose body they watch. */
+  private readonly requestId = (req: ClientRequest): string => {
+    const trusted = this.current.trusted;
+    return requestIdFor(req.headers['x-request-id'], trusted.size > 0 && trusted.has(req.socket?.remoteAddress ?? ''));
+  };
 
   private constructor(private readonly handedConnections = false) {}
 
@@ -118,6 +124,7 @@ export class Gateway {
     for (const [name, config] of wanted) {
       const listener = new Listener(config, limits, {
         handle: this.handle,
+        requestId: this.requestId,
         upgrade: this.upgrade,
         refused: (r) => this.current?.inspectRefused?.(r),
         baseDir: loaded.baseDir,

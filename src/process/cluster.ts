@@ -23,7 +23,7 @@ import {
   type SecurityEvent,
 } from '../observability/index.js';
 import { ClientHashBalancer, type HandedConnection } from './balance.js';
-import { banStateFile, readinessOf, startDemoIfConfigured } from './single.js';
+import { applyUnderAttackConfig, banStateFile, readinessOf, startDemoIfConfigured } from './single.js';
 import { getNodeSecret, setNodeSecret, setUnderAttack, underAttack, type UnderAttackState } from '../ddos/index.js';
 
 /** Tells a worker that the primary accepts and hands connections over (workers_balance: client_hash). */
@@ -97,6 +97,9 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
     secret: getNodeSecret().toString('base64'),
     underAttack: underAttack(),
   });
+
+  // Before any worker: each gets the mode with the secret, before its first configuration.
+  applyUnderAttackConfig(loaded);
 
   const bans = new BanTable();
   bans.setMaxEntries(loaded.config.bans?.max_entries);
@@ -191,6 +194,8 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
       x.status === 'rejected' ? [String(x.reason)] : x.value.ok ? [] : [x.value.error ?? 'unknown error'],
     );
     if (failed.length > 0) return { ok: false, problems: [], message: failed.join('; ') };
+    // The file's under-attack mode, relayed as the admin switch is (workers never read it from their config).
+    if (applyUnderAttackConfig(r.loaded, current)) for (const w of listening) w.send(challengeMessage());
     current = r.loaded;
     bans.setMaxEntries(r.loaded.config.bans?.max_entries);
     bans.persistTo(banStateFile(r.loaded));

@@ -19,7 +19,7 @@ import { Gateway } from '../gateway/index.js';
 import { createRedisBanReplication } from '../cluster/index.js';
 import { BanTable } from '../ddos/index.js';
 import { collectProcessMetrics, log, metrics, queryEvents, register } from '../observability/index.js';
-import { setUnderAttack, underAttack } from '../ddos/index.js';
+import { setUnderAttack, underAttack, underAttackFromConfig, type UnderAttackState } from '../ddos/index.js';
 
 export interface RunningNode {
   readonly gateway: Gateway;
@@ -47,6 +47,23 @@ export function banStateFile(loaded: LoadedConfig): string | undefined {
   return file === undefined ? undefined : resolve(loaded.baseDir, file);
 }
 
+/**
+ * Sets under-attack mode to what `next` says (see underAttackFromConfig); returns the new state when it set one.
+ * The admin API switches the mode between reloads; the file wins again at the next one.
+ */
+export function applyUnderAttackConfig(next: LoadedConfig, previous?: LoadedConfig): UnderAttackState | undefined {
+  const wanted = underAttackFromConfig(next.config.under_attack, previous?.config.under_attack);
+  if (!wanted) return undefined;
+  const before = underAttack();
+  setUnderAttack(wanted);
+  if (before.enabled !== wanted.enabled || before.difficulty !== wanted.difficulty)
+    log().warn(
+      { underAttack: wanted, file: next.file },
+      wanted.enabled ? 'under-attack mode on' : 'under-attack mode off',
+    );
+  return wanted;
+}
+
 export async function startDemoIfConfigured(loaded: LoadedConfig): Promise<http.Server | undefined> {
   const demo = loaded.config.demo_origin;
   if (!demo) return undefined;
@@ -66,6 +83,7 @@ export async function startSingle(loaded: LoadedConfig, reloadFrom?: () => LoadR
   // With Redis, bans reach every node (publish/subscribe) and outlive restarts; config changes to it need a restart.
   const redis = loaded.config.cluster?.redis;
   if (redis) bans.attachReplication(createRedisBanReplication(redis));
+  applyUnderAttackConfig(loaded);
   let gateway: Gateway;
   try {
     gateway = await Gateway.start(loaded, { bans });
@@ -74,8 +92,10 @@ export async function startSingle(loaded: LoadedConfig, reloadFrom?: () => LoadR
     throw e;
   }
   const reload = async (next: LoadedConfig) => {
+    const previous = gateway.runtime.loaded;
     await gateway.reload(next);
     bans.persistTo(banStateFile(next));
+    applyUnderAttackConfig(next, previous);
   };
   const backend: AdminBackend = {
     metrics: async () => ({ contentType: register.contentType, body: await register.metrics() }),

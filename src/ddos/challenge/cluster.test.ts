@@ -14,23 +14,23 @@ let origin: TestOrigin;
 let child: Child;
 let url: string;
 let admin: string;
+let file: string;
+let configText: string;
 
 before(async () => {
   origin = await startOrigin('o');
   const [dataPort, adminPort] = [await freePort(), await freePort()];
   url = `http://127.0.0.1:${dataPort}`;
   admin = `http://127.0.0.1:${adminPort}`;
-  const file = join(scratchDir(), 'bulwark.yaml');
-  writeFileSync(
-    file,
-    `workers: 2
+  file = join(scratchDir(), 'bulwark.yaml');
+  configText = `workers: 2
 listeners: [{ name: public, address: "127.0.0.1:${dataPort}" }]
 admin: { address: "127.0.0.1:${adminPort}", token: "${TOKEN}" }
 log: { level: warn, access: { enabled: false } }
 pools: { main: { origins: [{ url: "${origin.url}" }] } }
 routes: [{ name: all, pool: main }]
-`,
-  );
+`;
+  writeFileSync(file, configText);
   child = startCli(file);
   await waitFor(async () => (await request(`${admin}/readyz`)).status === 200, 20_000, 'readiness');
   // Both workers up: readiness answers once one is.
@@ -105,5 +105,32 @@ test(
     assert.equal((await setMode({ enabled: false })).status, 200);
     await waitFor(async () => (await statuses(4)).every((s) => s === 200), 5000, 'mode off everywhere');
     assert.equal((JSON.parse((await request(`${admin}/v1/under-attack`)).body) as { enabled: boolean }).enabled, false);
+  },
+);
+
+test(
+  'under_attack in the file: a reload sets the mode on every worker through the primary',
+  { timeout: 60_000 },
+  async () => {
+    const reload = async (underAttack: string) => {
+      writeFileSync(file, configText + underAttack);
+      const r = await request(`${admin}/config/reload`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      assert.equal(r.status, 200, r.body);
+    };
+    assert.deepEqual(await statuses(4), [200, 200, 200, 200]);
+    await reload('under_attack: { enabled: true, difficulty: 10 }\n');
+    await waitFor(async () => (await statuses(4)).every((s) => s === 403), 5000, 'every worker challenging');
+    const api = await request(`${url}/api`, { headers: { accept: 'application/json' } });
+    assert.equal(api.status, 429);
+    const mode = JSON.parse((await request(`${admin}/v1/under-attack`)).body) as {
+      enabled: boolean;
+      difficulty: number;
+    };
+    assert.deepEqual([mode.enabled, mode.difficulty], [true, 10]);
+    await reload('under_attack: { enabled: false }\n');
+    await waitFor(async () => (await statuses(4)).every((s) => s === 200), 5000, 'mode off on every worker');
   },
 );

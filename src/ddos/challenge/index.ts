@@ -1,6 +1,12 @@
 /** The proof-of-work challenge: stage, config schema, under-attack switch, node secret. */
 export { challengeStage, ChallengeStage, acceptsHtml, COOKIE_NAME, API_RETRY_AFTER_S } from './stage.js';
-export { ChallengeSchema, type ChallengeConfig } from './schema.js';
-export { underAttack, setUnderAttack, parseUnderAttackRequest, type UnderAttackState } from './under-attack.js';
+export { ChallengeSchema, UnderAttackSchema, type ChallengeConfig, type UnderAttackConfig } from './schema.js';
+export {
+  underAttack,
+  setUnderAttack,
+  parseUnderAttackRequest,
+  underAttackFromConfig,
+  type UnderAttackState,
+} from './under-attack.js';
 export { getNodeSecret, setNodeSecret } from './secret.js';
 export { ChallengeSigner, solves, leadingZeroBits, CHALLENGE_TTL_MS, type Binding } from './tokens.js';

@@ -40,3 +40,30 @@ export const ChallengeSchema = Type.Object(
 );
 
 export type ChallengeConfig = Static<typeof ChallengeSchema>;
+
+/** Top-level `under_attack`: the mode a node starts in and each reload sets (the admin API switches it between). */
+export const UnderAttackSchema = Type.Object(
+  {
+    enabled: Type.Boolean({
+      description: 'Challenge every route (except mode: never) from start, and again at each reload.',
+      errorHint: 'true or false',
+    }),
+    difficulty: Type.Optional(
+      Type.Integer({
+        minimum: MIN_DIFFICULTY,
+        maximum: MAX_DIFFICULTY,
+        default: DEFAULT_DIFFICULTY,
+        description: 'Difficulty for routes that have no challenge config of their own.',
+        errorHint: `a whole number of bits from ${MIN_DIFFICULTY} to ${MAX_DIFFICULTY}`,
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Under-attack mode from the file. The admin API (POST /v1/under-attack) still switches it at run time; the ' +
+      'next reload sets it back to this value. Without this key the mode is left to the admin API (off at start).',
+  },
+);
+
+export type UnderAttackConfig = Static<typeof UnderAttackSchema>;

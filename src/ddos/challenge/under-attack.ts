@@ -1,10 +1,11 @@
 /**
  * "Under attack" mode: one switch per process that puts the challenge in front of every route (except routes whose
- * challenge `mode` is `never`). Switched through the admin API; in cluster mode the primary keeps the truth and
- * sends it to every worker, and to each new worker before its first configuration. Not persisted: a restarted node
- * starts with the mode off.
+ * challenge `mode` is `never`). Set by the top-level `under_attack` key at start and at each reload, and switched
+ * through the admin API in between; in cluster mode the primary keeps the truth and sends it to every worker, and to
+ * each new worker before its first configuration. An admin switch is not persisted: a restarted node starts with
+ * the file's value (off without the key).
  */
-import { DEFAULT_DIFFICULTY, MAX_DIFFICULTY, MIN_DIFFICULTY } from './schema.js';
+import { DEFAULT_DIFFICULTY, MAX_DIFFICULTY, MIN_DIFFICULTY, type UnderAttackConfig } from './schema.js';
 
 export interface UnderAttackState {
   readonly enabled: boolean;
@@ -44,4 +45,21 @@ export function parseUnderAttackRequest(body: unknown, now = new Date()): UnderA
     difficulty: (difficulty as number | undefined) ?? state.difficulty,
     since: now.toISOString(),
   };
+}
+
+/**
+ * What a configuration's `under_attack` asks for, given the previous configuration's (undefined at start). A file
+ * without the key leaves the mode to the admin API (undefined), except when the previous file had it: removing
+ * the key turns the mode off, as the operator who put it there would expect. `since` moves only on a change.
+ */
+export function underAttackFromConfig(
+  next: UnderAttackConfig | undefined,
+  previous: UnderAttackConfig | undefined,
+  now = new Date(),
+): UnderAttackState | undefined {
+  if (next === undefined && previous === undefined) return undefined;
+  const enabled = next?.enabled ?? false;
+  const difficulty = next?.difficulty ?? DEFAULT_DIFFICULTY;
+  const same = state.enabled === enabled && state.difficulty === difficulty;
+  return { enabled, difficulty, since: same ? state.since : now.toISOString() };
 }

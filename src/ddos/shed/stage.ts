@@ -25,7 +25,7 @@ export class ShedStage implements Stage {
       const prot = level === 1 && (this.protectedRoute || g.isProtectedClient(x.client.address, x.request.headers));
       if (!prot) return this.shed(g, level === 2 && this.isProtected(x));
     }
-    // WebSocket upgrades hold a connection, not a request, and never reach onLog: they are not counted.
+    // WebSocket upgrades hold a connection, not a request: not counted (their onLog skips them by the same test).
     if (x.request.headers.upgrade === undefined) g.inflight++;
     return CONTINUE;
   }

@@ -47,7 +47,10 @@ export interface ListenerLimits {
 }
 
 export interface ListenerDeps {
-  readonly handle: (req: ClientRequest, res: ClientResponse, expectsContinue?: boolean) => void;
+  /** `requestId`: decided before the handler (for a watched body, so its 408 carries it); else the handler decides. */
+  readonly handle: (req: ClientRequest, res: ClientResponse, expectsContinue?: boolean, requestId?: string) => void;
+  /** The id the handler would give this request (a trusted peer's X-Request-Id, else a new one). */
+  readonly requestId: (req: ClientRequest) => string;
   readonly upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** Told about requests refused before routing, with what could be read of them. */
   readonly refused?: (r: RefusedRequest) => void;
@@ -177,8 +180,7 @@ export class Listener {
       for (const w of warnings) log().warn({ listener: this.name }, w);
       this.h2 = http2.createServer(options);
       const onRequest = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
-        this.slow.watchBody(req, res);
-        this.deps.handle(req, res);
+        this.deps.handle(req, res, false, this.slow.watchBody(req, res, this.deps.requestId));
       };
       this.h2.on('request', onRequest);
       this.h2.on('checkContinue', onRequest);
@@ -224,7 +226,7 @@ export class Listener {
   }
 
   private onH1Request(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
-    this.slow.watchBody(req, res);
+    const requestId = this.slow.watchBody(req, res, this.deps.requestId);
     if (this.maxRequests > 0) {
       const n = (this.served.get(req.socket) ?? 0) + 1;
       this.served.set(req.socket, n);
@@ -232,7 +234,7 @@ export class Listener {
       if (n >= this.maxRequests) res.shouldKeepAlive = false;
       if (n === this.maxRequests) this.slow.count('max_requests');
     }
-    this.deps.handle(req, res, expectsContinue);
+    this.deps.handle(req, res, expectsContinue, requestId);
   }
 
   private onH2Stream(stream: http2.ServerHttp2Stream): void {

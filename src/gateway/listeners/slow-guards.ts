@@ -10,10 +10,11 @@
  *   origin connection busy otherwise.
  *
  * One timer per listener samples every watched request and connection a few times per deadline; nothing is
- * scheduled per request. Each trip counts in bulwark_slow_guard_trips_total{listener,guard} and raises at most one
+ * scheduled per request. A watched body's request id is decided here, when the watch starts, through the function
+ * the listener passes (the gateway's, which the handler would use); the listener hands that id to the handler, so
+ * a 408 and everything else about the request carry one id. Requests without a body never ask for it here. Each trip counts in bulwark_slow_guard_trips_total{listener,guard} and raises at most one
  * security event per client address, guard and minute.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Stream } from 'node:http2';
 import type net from 'node:net';
@@ -46,6 +47,8 @@ interface BodyWatch {
   readonly res: Response;
   readonly stream?: ServerHttp2Stream;
   readonly address: string;
+  /** The request's id, the one the handler answers and logs with. */
+  readonly requestId: string;
   /** Bytes received so far: from the socket's counter (HTTP/1.1) or counted on the stream (HTTP/2). */
   readonly received: () => number;
   /** Milliseconds spent waiting for the client. */
@@ -102,13 +105,17 @@ export class SlowGuards {
     this.timer.unref();
   }
 
-  /** Watches the body of a request that has one (Content-Length > 0, chunked, or an HTTP/2 stream left open). */
-  watchBody(req: Request, res: Response): void {
-    if (this.limits.bodyMinRate <= 0 || req.complete) return;
+  /**
+   * Watches the body of a request that has one (Content-Length > 0, chunked, or an HTTP/2 stream left open).
+   * Returns the request id it asked `idOf` for when it watches (the caller must give it to the handler), else
+   * undefined (the handler decides the id itself).
+   */
+  watchBody<R extends Request>(req: R, res: Response, idOf: (req: R) => string): string | undefined {
+    if (this.limits.bodyMinRate <= 0 || req.complete) return undefined;
     const stream = (req as Partial<Http2ServerRequest>).stream as ServerHttp2Stream | undefined;
     let received: () => number;
     if (stream) {
-      if (stream.endAfterHeaders) return;
+      if (stream.endAfterHeaders) return undefined;
       // Counted where the compatibility layer hands each chunk to the request. A 'data' listener on the stream
       // would not do: the layer attaches its own only at the first read, and chunks flowing before it are lost.
       let bytes = 0;
@@ -121,23 +128,26 @@ export class SlowGuards {
       received = () => bytes + stream.readableLength;
     } else {
       const h = (req as IncomingMessage).headers;
-      if (h['transfer-encoding'] === undefined && !(Number(h['content-length'] ?? 0) > 0)) return;
+      if (h['transfer-encoding'] === undefined && !(Number(h['content-length'] ?? 0) > 0)) return undefined;
       // One request at a time reads an HTTP/1.1 connection, so the socket's counter is this body's progress.
       const socket = req.socket as net.Socket;
       const base = socket.bytesRead;
       received = () => socket.bytesRead - base;
     }
+    const requestId = idOf(req);
     const w: BodyWatch = {
       req,
       res,
       stream,
       address: normaliseAddress(req.socket?.remoteAddress ?? ''),
+      requestId,
       received,
       waitedMs: 0,
       at: performance.now(),
     };
     this.bodies.add(w);
     res.once('close', () => this.bodies.delete(w));
+    return requestId;
   }
 
   /** Watches what waits to be written to an HTTP/1.1 connection. */
@@ -234,7 +244,7 @@ export class SlowGuards {
     }
     const detail = `The request body arrived slower than ${this.limits.bodyMinRate} bytes per second.`;
     if (stream) {
-      sendProblem(w.res, 408, 'BWK_ERR_BODY_TOO_SLOW', detail, randomUUID());
+      sendProblem(w.res, 408, 'BWK_ERR_BODY_TOO_SLOW', detail, w.requestId);
       // RFC 9113 §8.1: a complete response may end a request early, then RST_STREAM(NO_ERROR). Node sends the
       // reset once the response is written; the session and its other streams go on.
       if (!stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
@@ -245,6 +255,6 @@ export class SlowGuards {
       // A client that does not read the 408 either: the socket goes anyway.
       setTimeout(() => socket.destroy(), 2000).unref();
     });
-    sendProblem(w.res, 408, 'BWK_ERR_BODY_TOO_SLOW', detail, randomUUID(), { connection: 'close' });
+    sendProblem(w.res, 408, 'BWK_ERR_BODY_TOO_SLOW', detail, w.requestId, { connection: 'close' });
   }
 }
