@@ -231,8 +231,7 @@ export function createRequestHandler(ctx: HandlerContext) {
     }
 
     function fail(e: unknown) {
-      if (e instanceof VerdictError)
-        return refuse({ kind: 'end', status: e.status, reason: e.reason, detail: e.detail });
+      if (e instanceof VerdictError) return refuse(e.verdict);
       if (isBulwarkError(e)) {
         endedBy = e.code;
         return sendProblem(res, e.status, e.code, e.message, id, { connection: 'close' });
