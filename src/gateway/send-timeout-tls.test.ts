@@ -11,6 +11,7 @@ import {
   scratchDir,
   startGateway,
   startOrigin,
+  streamBytes,
   type TestGateway,
   type TestOrigin,
 } from '../testing/harness.js';
@@ -27,19 +28,7 @@ let bigCut: Promise<boolean> | undefined;
 before(async () => {
   origin = await startOrigin('o', (req, res) => {
     if (req.url !== '/big') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('small');
-    // Streams BIG_BYTES with backpressure, so memory stays flat however slowly the bytes are taken.
-    bigCut = new Promise((done) => res.once('close', () => done(!res.writableFinished)));
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BIG_BYTES });
-    const chunk = Buffer.alloc(64 * 1024, 97);
-    let sent = 0;
-    const pump = () => {
-      while (sent < BIG_BYTES && !res.destroyed) {
-        sent += chunk.length;
-        if (!res.write(chunk)) return void res.once('drain', pump);
-      }
-      res.end();
-    };
-    pump();
+    bigCut = streamBytes(res, BIG_BYTES);
   });
   const dir = scratchDir();
   makeCert(dir, 'a', ['a.test']);

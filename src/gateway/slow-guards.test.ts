@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { ConnectionGuard } from './listeners/connection-guard.js';
-import { request, startGateway, startOrigin, type TestGateway, type TestOrigin } from '../testing/harness.js';
+import {
+  request,
+  startGateway,
+  startOrigin,
+  streamBytes,
+  type TestGateway,
+  type TestOrigin,
+} from '../testing/harness.js';
 
 const BIG_BYTES = 64 * 1024 * 1024;
 
@@ -22,19 +29,7 @@ before(async () => {
       res.writeHead(200, { 'content-type': 'text/plain' }).end(`ok ${body.length}`);
       return;
     }
-    // Streams BIG_BYTES with backpressure, so memory stays flat however slowly the bytes are taken.
-    bigCut = new Promise((done) => res.once('close', () => done(!res.writableFinished)));
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BIG_BYTES });
-    const chunk = Buffer.alloc(64 * 1024, 97);
-    let sent = 0;
-    const pump = () => {
-      while (sent < BIG_BYTES && !res.destroyed) {
-        sent += chunk.length;
-        if (!res.write(chunk)) return void res.once('drain', pump);
-      }
-      res.end();
-    };
-    pump();
+    bigCut = streamBytes(res, BIG_BYTES);
   });
   gw = await startGateway(`
 listeners: [{ name: public, address: "127.0.0.1:0", protocols: [http1, h2c] }]

@@ -157,3 +157,23 @@ export function request(
 export function poolYaml(urls: string[], extra = ''): string {
   return `pools:\n  main:\n    origins:\n${urls.map((u) => `      - url: ${u}\n`).join('')}${extra}`;
 }
+
+/**
+ * Answers with `total` bytes of 'a', written with backpressure so that memory stays flat however slowly the client
+ * takes them. Resolves true when the response was cut before its end (the gateway gave up on the client).
+ */
+export function streamBytes(res: http.ServerResponse, total: number): Promise<boolean> {
+  const cut = new Promise<boolean>((done) => res.once('close', () => done(!res.writableFinished)));
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': total });
+  const chunk = Buffer.alloc(64 * 1024, 97);
+  let sent = 0;
+  const pump = () => {
+    while (sent < total && !res.destroyed) {
+      sent += chunk.length;
+      if (!res.write(chunk)) return void res.once('drain', pump);
+    }
+    res.end();
+  };
+  pump();
+  return cut;
+}
