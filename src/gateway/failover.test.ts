@@ -69,11 +69,15 @@ routes:
 
 test('failover pool takes the traffic while the primary has no healthy origin, and gives it back', async () => {
   const backup = await startOrigin('backup');
-  // Reserve a port for the primary, then close it so the primary starts dead.
-  const probe = http.createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
-  const primaryPort = (probe.address() as AddressInfo).port;
-  await new Promise<void>((r) => probe.close(() => r()));
+  // The primary keeps its port the whole time (a freed port can be taken by another test running beside this one)
+  // and starts dead: it drops every connection until it is switched on.
+  let alive = false;
+  const primary = http.createServer((req, res) => {
+    if (!alive) return void req.socket.destroy();
+    res.writeHead(200, { 'x-origin': 'primary' }).end('p');
+  });
+  await new Promise<void>((r) => primary.listen(0, '127.0.0.1', () => r()));
+  const primaryPort = (primary.address() as AddressInfo).port;
   const gw = await startGateway(`
 listeners:
   - { name: public, address: "127.0.0.1:0" }
@@ -93,8 +97,7 @@ routes:
     assert.equal(r.status, 200);
     assert.equal(r.headers['x-origin'], 'backup');
   }
-  const primary = http.createServer((_req, res) => res.writeHead(200, { 'x-origin': 'primary' }).end('p'));
-  await new Promise<void>((r) => primary.listen(primaryPort, '127.0.0.1', () => r()));
+  alive = true;
   let back = false;
   for (let i = 0; i < 40 && !back; i++) {
     await sleep(100);
