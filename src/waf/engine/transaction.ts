@@ -326,17 +326,21 @@ export class Transaction implements EvalContext {
 
   /** The value through the rule's chain, once per (value object, chain) in the transaction. */
   private derive(rule: Rule, v: VarValue): Derived {
-    // Short values share their derived forms across requests (the same header arrives again and again).
+    const all = this.derivedByChain(v);
+    let d = all[rule.chainId];
+    if (d === undefined) all[rule.chainId] = d = { transformed: this.transformed(rule, v.value) };
+    return d;
+  }
+
+  /** The value's derived forms by chain id; short values share them across requests (headers repeat). */
+  private derivedByChain(v: VarValue): Derived[] {
     const n = v.value.length;
-    const all = (v.derived ??=
+    return (v.derived ??=
       n <= 512
         ? this.ruleSet.derivedMemo.get(v.value, () => [])
         : n <= LONG_MEMO_CHARS
           ? this.ruleSet.longDerivedMemo.get(v.value, () => [])
           : []);
-    let d = all[rule.chainId];
-    if (d === undefined) all[rule.chainId] = d = { transformed: this.transformed(rule, v.value) };
-    return d;
   }
 
   mayMatchAny(rule: Rule, view: ValueView): boolean {
@@ -414,16 +418,19 @@ export class Transaction implements EvalContext {
   }
 
   transformedAll(rule: Rule, v: VarValue): readonly string[] {
-    const d = this.derive(rule, v);
-    if (d.all) return d.all;
-    const all = [v.value];
+    const byChain = this.derivedByChain(v);
+    let d = byChain[rule.chainId];
+    if (d?.all) return d.all;
+    const forms = [v.value];
     let cur = v.value;
     for (const t of rule.transforms) {
       const next = t(cur);
-      if (next !== cur) all.push(next);
+      if (next !== cur) forms.push(next);
       cur = next;
     }
-    return (d.all = all);
+    // The walk ends at the chain's transformed value: one pass gives both.
+    if (d === undefined) byChain[rule.chainId] = d = { transformed: cur };
+    return (d.all = forms);
   }
 
   // --- effects of actions --------------------------------------------------------------------------------------
