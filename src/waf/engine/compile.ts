@@ -9,7 +9,7 @@ import { applyActions, emptyFields, keyMatcher, parseIdRanges, type ActionFields
 import { compileOperator } from './operators.js';
 import { attachPrefilters, type Dependents } from './prefilter.js';
 import { LONG_MEMO_CHARS, ValueMemo } from './memo.js';
-import type { Derived } from './variables.js';
+import { ConstantValues, type Derived } from './variables.js';
 import { isMarker, type Exclusion, type Phase, type ProgramEntry, type Rule, type Target } from './rule.js';
 import { applySetting, defaultSettings, type EngineSettings } from './settings.js';
 import { KNOWN_VARIABLES } from './variables.js';
@@ -23,6 +23,8 @@ export interface RuleSet {
   readonly ruleCount: number;
   /** Per variable, the cached target lists and views that read it (set once the programs are final). */
   dependents: ReadonlyMap<string, Dependents>;
+  /** How many target lists, views and union slots the rules use: a transaction sizes its caches once. */
+  slots: { readonly targets: number; readonly views: number; readonly unions: number };
   /**
    * Per short value, its transformed forms and prefilter answers by chain id, kept across requests. Pure functions of
    * the value, so sharing them is safe; bounded (see ValueMemo).
@@ -30,6 +32,7 @@ export interface RuleSet {
   readonly derivedMemo: ValueMemo<Derived[]>;
   /** The same for values up to LONG_MEMO_CHARS (a page served again and again), with few entries. */
   readonly longDerivedMemo: ValueMemo<Derived[]>;
+  readonly constants: ConstantValues;
   /** Accepted but worth saying at start, e.g. an operator Bulwark does not implement yet. */
   readonly warnings: readonly string[];
   /**
@@ -133,7 +136,9 @@ export function compileRuleSet(directives: readonly Directive[], base?: Partial<
   }
   const ruleSet = layout(entries, settings, rules.length, problems, warnings);
   if (problems.length) return { ok: false, problems };
-  ruleSet.dependents = attachPrefilters(ruleSet.programs).dependents;
+  const attached = attachPrefilters(ruleSet.programs);
+  ruleSet.dependents = attached.dependents;
+  ruleSet.slots = attached.slots;
   return { ok: true, ruleSet };
 }
 
@@ -196,6 +201,7 @@ function buildRule(
     prefilterIndex: -1,
     targetsId: -1,
     viewId: -1,
+    unionId: -1,
     setvars: own.setvars,
     ctls: own.ctls,
     msg: own.msg,
@@ -334,8 +340,10 @@ function layout(
     ruleCount,
     warnings,
     dependents: new Map(),
+    slots: { targets: 0, views: 0, unions: 0 },
     derivedMemo: new ValueMemo(4096),
     longDerivedMemo: new ValueMemo(64, LONG_MEMO_CHARS),
+    constants: new ConstantValues(),
     idsByTag,
   };
 }

@@ -118,6 +118,40 @@ SecRule REQUEST_METHOD "@streq GET" "id:43,phase:2,deny,tag:'perf-skip',chain"
   assert.equal(run(rs, get('/?other=worse')).interruption?.ruleId, 43);
 });
 
+test('rules share views and prefilter answers whatever order they list targets in and whatever a ctl removed', () => {
+  const rs = ruleSet(`
+SecAction "id:50,phase:1,pass,nolog,ctl:ruleRemoveTargetByTag=perf-skip;ARGS:blob"
+SecRule ARGS|REQUEST_HEADERS:X-A "@rx alpha" "id:51,phase:2,pass,log,tag:'perf-skip'"
+SecRule REQUEST_HEADERS:X-A|ARGS "@rx beta" "id:52,phase:2,pass,log,tag:'perf-skip'"
+SecRule REQUEST_HEADERS:X-A|ARGS "@rx gamma" "id:53,phase:2,pass,log"
+SecRule ARGS|REQUEST_HEADERS:X-A "@rx beta" "id:54,phase:2,pass,log"
+`);
+  const matched = (req: RequestInfo) => run(rs, req).matches.map((m) => `${m.id} ${m.variable}`);
+  // 51 finds no alpha first; the answer it leaves must still let 52 and 54 see beta.
+  assert.deepEqual(matched(get('/?q=beta')), ['52 ARGS:q', '54 ARGS:q']);
+  // ARGS:blob is removed from the tagged rules only, in either order of targets.
+  assert.deepEqual(matched(get('/?blob=beta')), ['54 ARGS:blob']);
+  assert.deepEqual(matched(get('/?blob=alpha&q=gamma')), ['53 ARGS:q']);
+  const withHeader = get('/?q=x', [
+    ['Host', 'example.com'],
+    ['X-A', 'alpha beta'],
+  ]);
+  assert.deepEqual(matched(withHeader), ['51 REQUEST_HEADERS:X-A', '52 REQUEST_HEADERS:X-A', '54 REQUEST_HEADERS:X-A']);
+});
+
+test('MATCHED_VARS holds every value the rule matched, for a chain link that reads it', () => {
+  const rs = ruleSet(`
+SecRule ARGS "@rx x" "id:60,phase:2,deny,chain"
+  SecRule MATCHED_VARS "@rx xy" ""
+SecRule ARGS "@rx z" "id:61,phase:2,deny,chain"
+  SecRule MATCHED_VARS_NAMES "@streq ARGS:b" ""
+`);
+  assert.equal(run(rs, get('/?a=xy&b=x')).interruption?.ruleId, 60);
+  assert.equal(run(rs, get('/?a=x&b=x')).interruption, undefined);
+  assert.equal(run(rs, get('/?a=z&b=z')).interruption?.ruleId, 61);
+  assert.equal(run(rs, get('/?a=z')).interruption, undefined);
+});
+
 test('@rx ^.*$ captures the whole value (answered at load, without RE2)', () => {
   const rs = ruleSet(`
 SecRule REQUEST_HEADERS_NAMES "@rx ^.*$" "id:50,phase:1,deny,capture,t:none,t:lowercase,chain"

@@ -35,12 +35,15 @@ export interface EvalContext extends OperatorContext, VariableSource {
   isRemoved(rule: Rule): boolean;
   /** The (name, value) pairs the rule's targets name now, shared with rules that read the same variables. */
   viewFor(rule: Rule): ValueView;
-  /** The view's values through the rule's transformation chain, computed once per chain. */
-  transformedView(rule: Rule, view: ValueView): readonly string[];
+  /** Value i of the view through the rule's transformation chain, computed once per (value, chain). */
+  transformedAt(rule: Rule, view: ValueView, i: number): string;
   /** False when the prefilter rules out a match of the rule's pattern on this value. */
   mayMatch(rule: Rule, value: string): boolean;
-  /** False when the rule's prefilter Set finds its pattern in none of the view's transformed values. */
-  mayMatchAny(rule: Rule, view: ValueView): boolean;
+  /**
+   * False when the rule's prefilter Set finds its pattern in none of its targets' transformed values: answered
+   * from what an earlier rule with the same targets and chain found, without resolving the values again.
+   */
+  mayMatchAnyTarget(rule: Rule): boolean;
   /** False when the prefilter Set rules out a match on value i of the view. */
   mayMatchAt(rule: Rule, view: ValueView, i: number): boolean;
   operatorRun(rule: Rule, value: string): OperatorMatch | null;
@@ -119,6 +122,10 @@ function evaluateChain(ctx: EvalContext, head: Rule): boolean {
 }
 
 export function evaluateRule(ctx: EvalContext, rule: Rule): boolean {
+  const op = rule.operator;
+  const filtered = rule.prefilter !== undefined;
+  // Most rules on most requests stop here: the prefilter found their pattern in none of the values.
+  if (filtered && !op.negated && !rule.multiMatch && !ctx.mayMatchAnyTarget(rule)) return false;
   const view = ctx.viewFor(rule);
   const values = view.values;
   if (values.length === 0) return false;
@@ -135,14 +142,9 @@ export function evaluateRule(ctx: EvalContext, rule: Rule): boolean {
     }
     return matched;
   }
-  const op = rule.operator;
-  const filtered = rule.prefilter !== undefined;
-  // Most rules on most requests stop here: the prefilter found their pattern in none of the values.
-  if (filtered && !op.negated && !ctx.mayMatchAny(rule, view)) return false;
-  const transformed = ctx.transformedView(rule, view);
   let matched = false;
   for (let i = 0; i < values.length; i++) {
-    const value = transformed[i]!;
+    const value = ctx.transformedAt(rule, view, i);
     const m = filtered && !ctx.mayMatchAt(rule, view, i) ? null : ctx.operatorRun(rule, value);
     if (tryValue(ctx, rule, values[i]!, value, m, matched)) matched = true;
   }
@@ -161,7 +163,7 @@ function tryValue(
   const hit = op.negated ? m === null : m !== null;
   if (!hit) return false;
   if (rule.capture && m && !op.negated) ctx.setCaptures(m);
-  ctx.recordMatch({ name: v.name, value }, !matchedBefore);
+  ctx.recordMatch(value === v.value ? v : { name: v.name, value }, !matchedBefore);
   ctx.runSetVars(rule);
   return true;
 }

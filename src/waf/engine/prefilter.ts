@@ -86,6 +86,7 @@ function buildChunks(patterns: readonly string[], offset: number, out: Chunk[]):
 export interface Dependents {
   readonly targets: number[];
   readonly views: number[];
+  readonly unions: number[];
 }
 
 /** Variables whose values change inside a phase (setvar, matches, clocks): their rules resolve afresh each time. */
@@ -120,6 +121,7 @@ export function attachPrefilters(programs: readonly (readonly ProgramEntry[])[])
   patterns: number;
   targetLists: number;
   dependents: Map<string, Dependents>;
+  slots: { targets: number; views: number; unions: number };
 } {
   const rules = rulesOf(programs);
   const index = new Map<string, number>();
@@ -138,6 +140,7 @@ export function attachPrefilters(programs: readonly (readonly ProgramEntry[])[])
   }
   const signatures = new Map<string, number>();
   const views = new Map<string, number>();
+  const unions = new Map<string, number>();
   const chains = new Map<string, number>();
   const dependents = new Map<string, Dependents>();
   for (const r of rules) {
@@ -148,6 +151,7 @@ export function attachPrefilters(programs: readonly (readonly ProgramEntry[])[])
     if (sig === undefined) {
       r.targetsId = -1;
       r.viewId = -1;
+      r.unionId = -1;
       continue;
     }
     let id = signatures.get(sig);
@@ -157,23 +161,33 @@ export function attachPrefilters(programs: readonly (readonly ProgramEntry[])[])
     let viewId = views.get(viewKey);
     if (viewId === undefined) views.set(viewKey, (viewId = views.size));
     r.viewId = viewId;
+    const unionKey = `${signature(r, true)} ${r.transformKey}`;
+    let unionId = unions.get(unionKey);
+    if (unionId === undefined) unions.set(unionKey, (unionId = unions.size));
+    r.unionId = unionId;
     for (const t of r.targets) {
       let d = dependents.get(t.variable);
-      if (!d) dependents.set(t.variable, (d = { targets: [], views: [] }));
+      if (!d) dependents.set(t.variable, (d = { targets: [], views: [], unions: [] }));
       if (!d.targets.includes(id)) d.targets.push(id);
       if (!d.views.includes(viewId)) d.views.push(viewId);
+      if (!d.unions.includes(unionId)) d.unions.push(unionId);
     }
   }
-  return { sets: chunks.length, patterns: patterns.length, targetLists: signatures.size, dependents };
+  const slots = { targets: signatures.size, views: views.size, unions: unions.size };
+  return { sets: chunks.length, patterns: patterns.length, targetLists: signatures.size, dependents, slots };
 }
 
-function signature(rule: Rule): string | undefined {
-  const parts: string[] = [];
+/** The rule's targets and exclusions as text; `anyOrder`: the same for every order they are listed in. */
+function signature(rule: Rule, anyOrder = false): string | undefined {
+  const targets: string[] = [];
   for (const t of rule.targets) {
     if (VOLATILE.has(t.variable)) return undefined;
-    parts.push(`${t.count ? '&' : ''}${t.variable}:${t.key ?? ''}:${t.regex?.source ?? ''}`);
+    targets.push(`${t.count ? '&' : ''}${t.variable}:${t.key ?? ''}:${t.regex?.source ?? ''}`);
   }
-  parts.push('!');
-  for (const x of rule.exclusions) parts.push(`${x.variable}:${x.key ?? ''}:${x.regex?.source ?? ''}`);
-  return parts.join('|');
+  const exclusions = rule.exclusions.map((x) => `${x.variable}:${x.key ?? ''}:${x.regex?.source ?? ''}`);
+  if (anyOrder) {
+    targets.sort();
+    exclusions.sort();
+  }
+  return [...targets, '!', ...exclusions].join('|');
 }

@@ -75,6 +75,11 @@ export interface Rule {
   targetsId: number;
   /** Shared-view slot: one per (targetsId, transformation chain); -1 when the values are volatile. */
   viewId: number;
+  /**
+   * Prefilter-answer slot: one per (set of targets in any order, chain). Which patterns the values can match does
+   * not depend on the order the rule lists its targets in, and CRS lists the same targets in many orders.
+   */
+  unionId: number;
   setvars: readonly SetVar[];
   ctls: readonly Ctl[];
   msg?: Template;

@@ -12,7 +12,15 @@ import type { RequestInfo, ResponseInfo } from './request-data.js';
 import type { BodyProcessor, Ctl, EngineMode, Exclusion, Phase, Rule } from './rule.js';
 import { toSubject } from './regex.js';
 import { LONG_MEMO_CHARS } from './memo.js';
-import { resolveTarget, type Derived, type ValueView, type VarValue } from './variables.js';
+import {
+  resolveTarget,
+  singleValue,
+  WALK,
+  type ConstantValues,
+  type Derived,
+  type ValueView,
+  type VarValue,
+} from './variables.js';
 import type { OperatorMatch } from './operators.js';
 import { hasPattern, NO_PATTERNS, type PatternBits, type RegexPrefilter } from './prefilter.js';
 
@@ -33,7 +41,10 @@ export class Transaction implements EvalContext {
   private readonly collections = new Map<string, ReadableCollection>();
   private readonly scalars = new ScalarStore((name) => this.forget(name));
   private readonly tx = new VariableStore();
-  private matchedVars = new Collection();
+  /** MATCHED_VARS of the rule being evaluated; the collection is made only when a rule reads it (few do). */
+  private readonly matchedValues: VarValue[] = [];
+  private matchedCount = 0;
+  private matchedVars: Collection | undefined;
   private matchedVar: VarValue | undefined;
   private removedIds: (readonly [number, number])[] = [];
   private removedTags = new Set<string>();
@@ -51,8 +62,14 @@ export class Transaction implements EvalContext {
    * Per target signature, the values resolved, and per (signature, transformation chain) the shared view. Request
    * data changes only between phases, and only the entries reading a changed variable are dropped (`forget`).
    */
-  private readonly valuesCache: (readonly VarValue[] | undefined)[] = [];
-  private readonly views: (ValueView | undefined)[] = [];
+  private readonly valuesCache: (readonly VarValue[] | undefined)[];
+  private readonly views: (ValueView | undefined)[];
+  /** The same for rules with targets removed at run time, keyed by view or target list and the removed targets. */
+  private readonly excludedViews = new Map<string, ValueView>();
+  private readonly excludedValues = new Map<string, VarValue[]>();
+  /** Per unionId (see Rule.unionId): the patterns any value may match, null: unknown, false: none. */
+  private readonly unions: (PatternBits | null | false | undefined)[];
+  private readonly excludedUnions = new Map<string, PatternBits | null | false>();
   /** Per distinct value, the `@rx` patterns the prefilter found in it (null: a Set gave up, run them all). */
   private readonly setMatches = new Map<string, PatternBits | null>();
   private skipPhasesUpTo = 0;
@@ -61,6 +78,10 @@ export class Transaction implements EvalContext {
   constructor(ruleSet: RuleSet, id: string) {
     this.ruleSet = ruleSet;
     this.id = id;
+    // Filled out of order by rule: sized up front so that they stay plain arrays (a far write grows or sparsifies).
+    this.valuesCache = new Array(ruleSet.slots.targets).fill(undefined);
+    this.views = new Array(ruleSet.slots.views).fill(undefined);
+    this.unions = new Array(ruleSet.slots.unions).fill(undefined);
     this.mode = ruleSet.settings.mode;
     this.requestBodyAccess = ruleSet.settings.requestBodyAccess;
     this.responseBodyAccess = ruleSet.settings.responseBodyAccess;
@@ -68,6 +89,10 @@ export class Transaction implements EvalContext {
 
   get blocking(): boolean {
     return this.mode === 'on';
+  }
+
+  get constants(): ConstantValues {
+    return this.ruleSet.constants;
   }
 
   get txStore(): VariableStore {
@@ -218,6 +243,13 @@ export class Transaction implements EvalContext {
     if (!d) return;
     for (const id of d.targets) this.valuesCache[id] = undefined;
     for (const id of d.views) this.views[id] = undefined;
+    for (const id of d.unions) this.unions[id] = undefined;
+    // Few and made once per phase at most: dropped whole rather than tracked per variable.
+    if (this.excludedViews.size) {
+      this.excludedViews.clear();
+      this.excludedValues.clear();
+      this.excludedUnions.clear();
+    }
   }
 
   private rebuildArgs(): void {
@@ -235,8 +267,8 @@ export class Transaction implements EvalContext {
 
   collection(name: string): ReadableCollection | undefined {
     if (name === 'TX') return this.tx;
-    if (name === 'MATCHED_VARS') return this.matchedVars;
-    if (name === 'MATCHED_VARS_NAMES') return this.matchedVars.names();
+    if (name === 'MATCHED_VARS') return this.matchedVarsCollection();
+    if (name === 'MATCHED_VARS_NAMES') return this.matchedVarsCollection().names();
     return this.collections.get(name);
   }
 
@@ -299,29 +331,54 @@ export class Transaction implements EvalContext {
 
   viewFor(rule: Rule): ValueView {
     const runtime = this.runtimeExclusions(rule.id);
-    const cacheable = rule.viewId >= 0 && runtime === undefined;
-    if (cacheable) {
-      const hit = this.views[rule.viewId];
-      if (hit) return hit;
-    }
-    let values = cacheable ? this.valuesCache[rule.targetsId] : undefined;
-    if (!values) {
-      const list: VarValue[] = [];
-      for (const t of rule.targets) resolveTarget(this, t, rule.exclusions, runtime, list);
-      values = list;
-      if (cacheable) this.valuesCache[rule.targetsId] = values;
-    }
+    if (rule.viewId < 0) return this.volatileView(rule, runtime);
+    if (runtime !== undefined) return this.excludedViewFor(rule, runtime);
+    const hit = this.views[rule.viewId];
+    if (hit) return hit;
+    let values = this.valuesCache[rule.targetsId];
+    if (!values) this.valuesCache[rule.targetsId] = values = this.resolve(rule, undefined);
+    return (this.views[rule.viewId] = { values });
+  }
+
+  /**
+   * Views of rules that a ctl removed targets from, shared by the rules with the same targets, chain and removed
+   * targets: CRS removes one target from its ~30 XSS rules by tag on every request, and each used to resolve and
+   * scan the same values again.
+   */
+  private excludedViewFor(rule: Rule, runtime: readonly Exclusion[]): ValueView {
+    const listKey = exclusionListKey(runtime);
+    const key = `${rule.viewId} ${listKey}`;
+    const hit = this.excludedViews.get(key);
+    if (hit) return hit;
+    const valuesKey = `${rule.targetsId} ${listKey}`;
+    let values = this.excludedValues.get(valuesKey);
+    if (!values) this.excludedValues.set(valuesKey, (values = this.resolve(rule, runtime)));
     const view: ValueView = { values };
-    if (cacheable) this.views[rule.viewId] = view;
+    this.excludedViews.set(key, view);
     return view;
   }
 
-  transformedView(rule: Rule, view: ValueView): readonly string[] {
-    if (view.transformed) return view.transformed;
-    const values = view.values;
-    const out: string[] = new Array<string>(values.length);
-    for (let i = 0; i < out.length; i++) out[i] = this.derive(rule, values[i]!).transformed;
-    return (view.transformed = out);
+  /**
+   * Rules on TX and the like resolve afresh each time. Most read one value: its view hangs off the value object
+   * (per chain), which lives as long as the value does, so ~170 such reads a request allocate nothing.
+   */
+  private volatileView(rule: Rule, runtime: readonly Exclusion[] | undefined): ValueView {
+    if (rule.targets.length === 1) {
+      const one = singleValue(this, rule.targets[0]!, rule.exclusions, runtime);
+      if (one === undefined) return NO_VALUES;
+      if (one !== WALK) return ((one.solo ??= [])[rule.chainId] ??= { values: [one] });
+    }
+    return { values: this.resolve(rule, runtime) };
+  }
+
+  private resolve(rule: Rule, runtime: readonly Exclusion[] | undefined): VarValue[] {
+    const list: VarValue[] = [];
+    for (const t of rule.targets) resolveTarget(this, t, rule.exclusions, runtime, list);
+    return list;
+  }
+
+  transformedAt(rule: Rule, view: ValueView, i: number): string {
+    return this.derive(rule, view.values[i]!).transformed;
   }
 
   /** The value through the rule's chain, once per (value object, chain) in the transaction. */
@@ -343,10 +400,21 @@ export class Transaction implements EvalContext {
           : []);
   }
 
-  mayMatchAny(rule: Rule, view: ValueView): boolean {
-    if (view.hits === undefined) this.scan(rule, view);
-    if (!view.anyHits) return false;
-    return view.union === null || hasPattern(view.union!, rule.prefilterIndex);
+  mayMatchAnyTarget(rule: Rule): boolean {
+    const runtime = this.runtimeExclusions(rule.id);
+    let key: string | undefined;
+    let union: PatternBits | null | false | undefined;
+    if (rule.unionId < 0) union = undefined;
+    else if (runtime === undefined) union = this.unions[rule.unionId];
+    else union = this.excludedUnions.get((key = `${rule.unionId} ${exclusionListKey(runtime)}`));
+    if (union === undefined) {
+      const view = this.viewFor(rule);
+      if (view.hits === undefined) this.scan(rule, view);
+      union = view.anyHits ? view.union! : false;
+      if (key !== undefined) this.excludedUnions.set(key, union);
+      else if (rule.unionId >= 0) this.unions[rule.unionId] = union;
+    }
+    return union !== false && (union === null || hasPattern(union, rule.prefilterIndex));
   }
 
   mayMatchAt(rule: Rule, view: ValueView, i: number): boolean {
@@ -445,9 +513,20 @@ export class Transaction implements EvalContext {
   }
 
   recordMatch(v: VarValue, first: boolean): void {
-    if (first) this.matchedVars = new Collection();
-    this.matchedVars.add(v.name, v.value);
+    // A count, not `length = 0`: emptying the array would give back its storage, to be grown again by the next match.
+    if (first) this.matchedCount = 0;
+    this.matchedValues[this.matchedCount++] = v;
+    this.matchedVars = undefined;
     this.matchedVar = v;
+  }
+
+  private matchedVarsCollection(): Collection {
+    if (this.matchedVars === undefined) {
+      this.matchedVars = new Collection();
+      for (let i = 0; i < this.matchedCount; i++)
+        this.matchedVars.add(this.matchedValues[i]!.name, this.matchedValues[i]!.value);
+    }
+    return this.matchedVars;
   }
 
   matchedVarSnapshot(): VarValue | undefined {
@@ -568,4 +647,21 @@ class ScalarStore {
     this.map.set(name, value);
     this.changed(name);
   }
+}
+
+/** The view of a target with no value; shared, so what scans write on it must hold for every empty view (it does). */
+const NO_VALUES: ValueView = { values: [] };
+
+const exclusionIds = new WeakMap<Exclusion, number>();
+let nextExclusionId = 0;
+
+/** Equal for lists holding the same exclusion objects (made once at load, by the ctl actions that name them). */
+function exclusionListKey(list: readonly Exclusion[]): string {
+  let key = '';
+  for (const x of list) {
+    let id = exclusionIds.get(x);
+    if (id === undefined) exclusionIds.set(x, (id = nextExclusionId++));
+    key += `${id},`;
+  }
+  return key;
 }

@@ -12,6 +12,8 @@ export interface VarValue {
    * is shared by every rule that reads the same entry in a transaction, so each chain runs once per value.
    */
   derived?: Derived[];
+  /** Per chain id, the view of a rule whose one target gave this value alone (see Transaction.viewFor). */
+  solo?: ValueView[];
 }
 
 export interface Derived {
@@ -23,11 +25,10 @@ export interface Derived {
 
 /**
  * The values a rule reads, and what the transaction worked out about them once for every rule that reads the same
- * variables through the same transformation chain: the transformed values and the prefilter's answers.
+ * variables through the same transformation chain: the prefilter's answers (transformed forms hang off each value).
  */
 export interface ValueView {
   readonly values: readonly VarValue[];
-  transformed?: readonly string[];
   /** Per value, the indexes of the prefilter Set's patterns that matched it; null where the Set gave up. */
   hits?: readonly (PatternBits | null)[];
   /** Whether any value has a prefilter answer other than "no pattern matches". */
@@ -44,6 +45,7 @@ export interface VariableSource {
   runtimeExclusions(ruleId: number): readonly Exclusion[] | undefined;
   /** The shared value object of a scalar variable (undefined value: the variable is absent). */
   scalarValue(name: string): VarValue | undefined;
+  readonly constants: ConstantValues;
 }
 
 export const COLLECTIONS = new Set([
@@ -159,12 +161,64 @@ function keyMatches(m: KeyMatcher, e: Entry): boolean {
   return true;
 }
 
-function excluded(variable: string, e: Entry, lists: readonly (readonly Exclusion[] | undefined)[]): boolean {
-  for (const list of lists) {
-    if (!list) continue;
-    for (const x of list) if (x.variable === variable && keyMatches(x, e)) return true;
-  }
+function excludedBy(variable: string, e: Entry, list: readonly Exclusion[] | undefined): boolean {
+  if (list) for (const x of list) if (x.variable === variable && keyMatches(x, e)) return true;
   return false;
+}
+
+function namesScalar(variable: string, list: readonly Exclusion[] | undefined): boolean {
+  if (list) for (const x of list) if (x.variable === variable) return true;
+  return false;
+}
+
+const NO_ENTRIES: readonly Entry[] = [];
+
+/**
+ * Value objects that do not depend on the request, made once per rule set: `&TARGET` answers (a request reads
+ * some thirty, nearly all 0 or 1) and UNCONDITIONAL. Per rule set, not per process, because the derived forms and
+ * prefilter answers that hang off a value object are indexed by the rule set's chain and pattern numbers.
+ */
+export class ConstantValues {
+  private readonly counts = new Map<string, VarValue[]>();
+  readonly unconditional: VarValue = { name: '', value: '' };
+
+  count(name: string, n: number): VarValue {
+    if (n > 63) return { name, value: String(n) };
+    let byCount = this.counts.get(name);
+    if (byCount === undefined) this.counts.set(name, (byCount = []));
+    return (byCount[n] ??= { name, value: String(n) });
+  }
+}
+
+/** Returned by `singleValue` for a target that names a whole collection (or a key selector): walk it instead. */
+export const WALK = Symbol('walk');
+
+/**
+ * The value of a target that yields at most one (a TX key, a scalar, a count), or WALK. Rules on such targets run
+ * on every request and read state that changes as rules run; answering them without a list saves the allocations.
+ */
+export function singleValue(
+  src: VariableSource,
+  target: Target,
+  exclusions: readonly Exclusion[],
+  runtime: readonly Exclusion[] | undefined,
+): VarValue | undefined | typeof WALK {
+  const v = target.variable;
+  if (COLLECTIONS.has(v)) {
+    const col = src.collection(v);
+    if (!col?.entry || target.key === undefined) return WALK;
+    // One value per key (TX): a direct lookup, not a walk over every variable CRS has set.
+    const e = col.entry(target.key);
+    const keep = e !== undefined && !excludedBy(v, e, exclusions) && !excludedBy(v, e, runtime);
+    if (target.count) return src.constants.count(v, keep ? 1 : 0);
+    // A TX entry is replaced, never changed, when its value changes: its VarValue can be made once and shared by
+    // every rule that reads it (CRS reads TX:detection_paranoia_level some 90 times a request).
+    return keep ? (e.seen ??= { name: `${v}:${e.key}`, value: e.value }) : undefined;
+  }
+  if (v === 'UNCONDITIONAL') return src.constants.unconditional;
+  // A scalar is excluded whole (`!REQUEST_FILENAME`, `ctl:ruleRemoveTargetByTag=...;REQUEST_FILENAME`).
+  const value = namesScalar(v, exclusions) || namesScalar(v, runtime) ? undefined : src.scalarValue(v);
+  return target.count ? src.constants.count(v, value === undefined ? 0 : 1) : value;
 }
 
 /** Appends the values of one target to `out`. */
@@ -175,38 +229,21 @@ export function resolveTarget(
   runtime: readonly Exclusion[] | undefined,
   out: VarValue[],
 ): void {
+  const one = singleValue(src, target, exclusions, runtime);
+  if (one !== WALK) {
+    if (one !== undefined) out.push(one);
+    return;
+  }
   const v = target.variable;
-  if (COLLECTIONS.has(v)) {
-    const col = src.collection(v);
-    if (col?.entry && target.key !== undefined) {
-      // One value per key (TX): a direct lookup, not a walk over every variable CRS has set.
-      const e = col.entry(target.key);
-      const keep = e !== undefined && !((exclusions.length || runtime) && excluded(v, e, [exclusions, runtime]));
-      if (target.count) out.push({ name: v, value: keep ? '1' : '0' });
-      // A TX entry is replaced, never changed, when its value changes: its VarValue can be made once and shared by
-      // every rule that reads it (CRS reads TX:detection_paranoia_level some 90 times a request).
-      else if (keep) out.push((e.seen ??= { name: `${v}:${e.key}`, value: e.value }));
-      return;
-    }
-    const entries = col ? col.entries() : [];
-    let count = 0;
-    const lists = [exclusions, runtime];
-    for (const e of entries) {
-      if (!keyMatches(target, e)) continue;
-      if ((exclusions.length || runtime) && excluded(v, e, lists)) continue;
-      if (target.count) count++;
-      else out.push((e.seen ??= { name: `${v}:${e.key}`, value: e.value }));
-    }
-    if (target.count) out.push({ name: v, value: String(count) });
-    return;
+  const col = src.collection(v);
+  const entries = col ? col.entries() : NO_ENTRIES;
+  let count = 0;
+  const excluding = exclusions.length > 0 || runtime !== undefined;
+  for (const e of entries) {
+    if (!keyMatches(target, e)) continue;
+    if (excluding && (excludedBy(v, e, exclusions) || excludedBy(v, e, runtime))) continue;
+    if (target.count) count++;
+    else out.push((e.seen ??= { name: `${v}:${e.key}`, value: e.value }));
   }
-  if (v === 'UNCONDITIONAL') {
-    out.push({ name: '', value: '' });
-    return;
-  }
-  // A scalar is excluded whole (`!REQUEST_FILENAME`, `ctl:ruleRemoveTargetByTag=...;REQUEST_FILENAME`).
-  const gone = (list: readonly Exclusion[] | undefined) => list?.some((x) => x.variable === v) ?? false;
-  const value = gone(exclusions) || gone(runtime) ? undefined : src.scalarValue(v);
-  if (target.count) out.push({ name: v, value: value === undefined ? '0' : '1' });
-  else if (value !== undefined) out.push(value);
+  if (target.count) out.push(src.constants.count(v, count));
 }
