@@ -276,10 +276,11 @@ export function toExclusion(text: string): Exclusion | string {
   return { variable: parsed.value[0]!.name, ...keyMatcher(parsed.value[0]!) };
 }
 
+/** Both fields always present (one undefined): every target and exclusion object then has the same shape. */
 export function keyMatcher(spec: VariableSpec): KeyMatcher {
-  if (spec.key === undefined) return {};
-  if (spec.keyIsRegex) return { regex: memoisedKeyRegex(spec.key) };
-  return { key: spec.key.toLowerCase() };
+  if (spec.key === undefined) return { key: undefined, regex: undefined };
+  if (spec.keyIsRegex) return { key: undefined, regex: memoisedKeyRegex(spec.key) };
+  return { key: spec.key.toLowerCase(), regex: undefined };
 }
 
 /**

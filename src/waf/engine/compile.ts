@@ -9,8 +9,16 @@ import { applyActions, emptyFields, keyMatcher, parseIdRanges, type ActionFields
 import { compileOperator } from './operators.js';
 import { attachPrefilters, type Dependents } from './prefilter.js';
 import { LONG_MEMO_CHARS, ValueMemo } from './memo.js';
-import { ConstantValues, type Derived } from './variables.js';
-import { isMarker, type Exclusion, type Phase, type ProgramEntry, type Rule, type Target } from './rule.js';
+import { COLLECTIONS, ConstantValues, type Derived } from './variables.js';
+import {
+  isMarker,
+  type Exclusion,
+  type KeyMatcher,
+  type Phase,
+  type ProgramEntry,
+  type Rule,
+  type Target,
+} from './rule.js';
 import { applySetting, defaultSettings, type EngineSettings } from './settings.js';
 import { KNOWN_VARIABLES } from './variables.js';
 
@@ -170,7 +178,7 @@ function buildRule(
       }
       try {
         if (v.exclude) exclusions.push({ variable: v.name, ...keyMatcher(v) });
-        else targets.push({ variable: v.name, count: v.count, ...keyMatcher(v) });
+        else targets.push(target(v.name, v.count, keyMatcher(v)));
       } catch (err) {
         errs.push(`${v.name}:/${v.key}/: ${(err as Error).message}`);
       }
@@ -190,7 +198,7 @@ function buildRule(
     phase,
     source: d.source,
     isChainLink: head !== undefined,
-    targets: d.kind === 'action' ? [{ variable: 'UNCONDITIONAL', count: false }] : targets,
+    targets: d.kind === 'action' ? [target('UNCONDITIONAL', false, { key: undefined, regex: undefined })] : targets,
     exclusions,
     operator: compiled.operator,
     transforms: transforms.map((t) => t.fn),
@@ -198,10 +206,15 @@ function buildRule(
     multiMatch: own.multiMatch ?? false,
     capture: own.capture ?? false,
     chainId: 0,
+    // Every field present from the start, those set later included: all rules share one shape, so the loads on
+    // the per-rule path stay monomorphic.
+    prefilter: undefined,
+    chain: undefined,
     prefilterIndex: -1,
     targetsId: -1,
     viewId: -1,
     unionId: -1,
+    opSlot: -1,
     setvars: own.setvars,
     ctls: own.ctls,
     msg: own.msg,
@@ -220,6 +233,10 @@ function buildRule(
   };
   if (disruptive === 'block' && rule.disruptive === 'block') rule.disruptive = 'pass';
   return { rule, continues: own.chain === true };
+}
+
+function target(variable: string, count: boolean, key: KeyMatcher): Target {
+  return { variable, count, key: key.key, regex: key.regex, collection: COLLECTIONS.has(variable) };
 }
 
 function cap(s: string): string {
@@ -269,7 +286,7 @@ function removeWhere(
 function updateTargets(rule: Rule, variables: readonly VariableSpec[]): void {
   for (const v of variables) {
     if (v.exclude) rule.exclusions.push({ variable: v.name, ...keyMatcher(v) });
-    else rule.targets.push({ variable: v.name, count: v.count, ...keyMatcher(v) });
+    else rule.targets.push(target(v.name, v.count, keyMatcher(v)));
   }
 }
 

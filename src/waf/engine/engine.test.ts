@@ -139,6 +139,30 @@ SecRule ARGS|REQUEST_HEADERS:X-A "@rx beta" "id:54,phase:2,pass,log"
   assert.deepEqual(matched(withHeader), ['51 REQUEST_HEADERS:X-A', '52 REQUEST_HEADERS:X-A', '54 REQUEST_HEADERS:X-A']);
 });
 
+test('answers of pure operators kept with a value serve the next request with the same value, captures included', () => {
+  const rs = ruleSet(`
+SecRule REQUEST_HEADERS:X-A "@rx (a+)(b)" "id:70,phase:1,pass,log,t:lowercase,capture,logdata:'%{TX.1}-%{TX.2}'"
+SecRule REQUEST_HEADERS:X-A "@rx aab" "id:71,phase:1,pass,log,t:lowercase"
+SecRule REQUEST_HEADERS:X-A "@pm zzz" "id:72,phase:1,pass,log,t:lowercase"
+`);
+  const req = (value: string) =>
+    get('/', [
+      ['Host', 'example.com'],
+      ['X-A', value],
+    ]);
+  for (let i = 0; i < 3; i++) {
+    const tx = run(rs, req('xAAB'));
+    assert.deepEqual(
+      tx.matches.map((m) => `${m.id}:${m.data}`),
+      ['70:aa-b', '71:'],
+    );
+  }
+  assert.deepEqual(
+    run(rs, req('ab zzz')).matches.map((m) => `${m.id}:${m.data}`),
+    ['70:a-b', '72:'],
+  );
+});
+
 test('MATCHED_VARS holds every value the rule matched, for a chain link that reads it', () => {
   const rs = ruleSet(`
 SecRule ARGS "@rx x" "id:60,phase:2,deny,chain"

@@ -47,6 +47,8 @@ export interface EvalContext extends OperatorContext, VariableSource {
   /** False when the prefilter Set rules out a match on value i of the view. */
   mayMatchAt(rule: Rule, view: ValueView, i: number): boolean;
   operatorRun(rule: Rule, value: string): OperatorMatch | null;
+  /** The operator on value i of the view (`value`: its transformed form), kept with the value when pure. */
+  operatorRunAt(rule: Rule, view: ValueView, i: number, value: string): OperatorMatch | null;
   /** The value and each different form along the rule's chain, once per (value, chain) like transformedView. */
   transformedAll(rule: Rule, v: VarValue): readonly string[];
   setCaptures(groups: readonly (string | undefined)[]): void;
@@ -145,7 +147,7 @@ export function evaluateRule(ctx: EvalContext, rule: Rule): boolean {
   let matched = false;
   for (let i = 0; i < values.length; i++) {
     const value = ctx.transformedAt(rule, view, i);
-    const m = filtered && !ctx.mayMatchAt(rule, view, i) ? null : ctx.operatorRun(rule, value);
+    const m = filtered && !ctx.mayMatchAt(rule, view, i) ? null : ctx.operatorRunAt(rule, view, i, value);
     if (tryValue(ctx, rule, values[i]!, value, m, matched)) matched = true;
   }
   return matched;

@@ -26,6 +26,11 @@ export interface CompiledOperator {
   readonly argument: string;
   /** Set for `@rx`: the prefilter groups rules by it. */
   readonly regex?: CompiledRegex;
+  /**
+   * The answer depends on the value alone (a static pattern, phrase list or detector): the transaction may keep it
+   * with the value's derived forms instead of running the operator again for a value seen before.
+   */
+  readonly pure: boolean;
   run(ctx: OperatorContext, value: string, capture: boolean): OperatorMatch | null;
 }
 
@@ -38,9 +43,9 @@ const sqliMemo = new ValueMemo<string | null>();
 const xssMemo = new ValueMemo<boolean>();
 
 export function compileOperator(name: string, negated: boolean, argument: string, baseDir: string): OperatorResult {
-  const make = (run: Run, regex?: CompiledRegex): OperatorResult => ({
+  const make = (run: Run, regex?: CompiledRegex, pure = false): OperatorResult => ({
     ok: true,
-    operator: regex ? { name, negated, argument, run, regex } : { name, negated, argument, run },
+    operator: { name, negated, argument, run, regex, pure },
   });
   const arg = compileTemplate(argument);
   switch (name) {
@@ -52,11 +57,15 @@ export function compileOperator(name: string, negated: boolean, argument: string
       const compiled = compileRegex(argument);
       if (!compiled.ok) return { ok: false, error: `@rx: ${compiled.error}` };
       const re = compiled.regex;
-      return make((ctx, value, capture) => {
-        const subject = ctx.subject(value);
-        if (!capture) return re.test(subject) ? [value] : null;
-        return re.exec(subject);
-      }, re);
+      return make(
+        (ctx, value, capture) => {
+          const subject = ctx.subject(value);
+          if (!capture) return re.test(subject) ? [value] : null;
+          return re.exec(subject);
+        },
+        re,
+        true,
+      );
     }
     case 'pm':
     case 'pmf':
@@ -68,10 +77,14 @@ export function compileOperator(name: string, negated: boolean, argument: string
       const memo = new ValueMemo<string | null>(1024);
       const longMemo = new ValueMemo<string | null>(16, LONG_MEMO_CHARS);
       const find = (value: string) => matcher.find(value) ?? null;
-      return make((_ctx, value) => {
-        const found = (value.length <= 512 ? memo : longMemo).get(value, find);
-        return found === null ? null : [found];
-      });
+      return make(
+        (_ctx, value) => {
+          const found = (value.length <= 512 ? memo : longMemo).get(value, find);
+          return found === null ? null : [found];
+        },
+        undefined,
+        true,
+      );
     }
     case 'streq':
       return make(stringOp(arg, (v, a) => v === a));
@@ -119,26 +132,31 @@ export function compileOperator(name: string, negated: boolean, argument: string
     }
     case 'detectsqli':
       // TX.0 gets the fingerprint, as ModSecurity sets it.
-      return make((_ctx, value) => {
-        const print = sqliMemo.get(value, detectSqli);
-        return print === null ? null : [print];
-      });
+      return make(
+        (_ctx, value) => {
+          const print = sqliMemo.get(value, detectSqli);
+          return print === null ? null : [print];
+        },
+        undefined,
+        true,
+      );
     case 'detectxss':
-      return make((_ctx, value) => (xssMemo.get(value, detectXss) ? [value] : null));
+      return make((_ctx, value) => (xssMemo.get(value, detectXss) ? [value] : null), undefined, true);
     case 'validatebyterange': {
       const allowed = parseByteRanges(argument);
       if (typeof allowed === 'string') return { ok: false, error: `@validateByteRange: ${allowed}` };
-      return make((_ctx, value) => {
+      const run: Run = (_ctx, value) => {
         for (let i = 0; i < value.length; i++) {
           if (!allowed[value.charCodeAt(i) & 0xff]) return [value[i]!];
         }
         return null;
-      });
+      };
+      return make(run, undefined, true);
     }
     case 'validateurlencoding':
-      return make((_ctx, value) => (invalidUrlEncoding(value) ? [value] : null));
+      return make((_ctx, value) => (invalidUrlEncoding(value) ? [value] : null), undefined, true);
     case 'validateutf8encoding':
-      return make((_ctx, value) => (invalidUtf8(value) ? [value] : null));
+      return make((_ctx, value) => (invalidUtf8(value) ? [value] : null), undefined, true);
     case 'unconditionalmatch':
       return make((_ctx, value) => [value]);
     case 'nomatch':

@@ -141,12 +141,18 @@ export function attachPrefilters(programs: readonly (readonly ProgramEntry[])[])
   const signatures = new Map<string, number>();
   const views = new Map<string, number>();
   const unions = new Map<string, number>();
+  const opSlots: number[] = [];
   const chains = new Map<string, number>();
   const dependents = new Map<string, Dependents>();
   for (const r of rules) {
     let chainId = chains.get(r.transformKey);
     if (chainId === undefined) chains.set(r.transformKey, (chainId = chains.size));
     r.chainId = chainId;
+    // Numbered per chain: a value's derived forms hold the answers of the few rules that read through its chain.
+    if (r.operator.pure && !r.multiMatch) {
+      r.opSlot = opSlots[chainId] ?? 0;
+      opSlots[chainId] = r.opSlot + 1;
+    }
     const sig = signature(r);
     if (sig === undefined) {
       r.targetsId = -1;

@@ -21,6 +21,8 @@ export interface Target extends KeyMatcher {
   /** Upper-cased variable name. */
   readonly variable: string;
   readonly count: boolean;
+  /** A collection (ARGS, TX...) rather than a scalar (REQUEST_URI...): decided at load. */
+  readonly collection: boolean;
 }
 
 export interface Exclusion extends KeyMatcher {
@@ -80,6 +82,8 @@ export interface Rule {
    * not depend on the order the rule lists its targets in, and CRS lists the same targets in many orders.
    */
   unionId: number;
+  /** Where a pure operator's answers are kept with each value's derived forms for this rule's chain; -1: not kept. */
+  opSlot: number;
   setvars: readonly SetVar[];
   ctls: readonly Ctl[];
   msg?: Template;

@@ -378,6 +378,8 @@ export class Transaction implements EvalContext {
   }
 
   transformedAt(rule: Rule, view: ValueView, i: number): string {
+    // No chain (most TX checks): the value itself, without looking up the value's derived forms.
+    if (rule.transforms.length === 0) return view.values[i]!.value;
     return this.derive(rule, view.values[i]!).transformed;
   }
 
@@ -470,6 +472,14 @@ export class Transaction implements EvalContext {
 
   operatorRun(rule: Rule, value: string): OperatorMatch | null {
     return rule.operator.run(this, value, rule.capture);
+  }
+
+  operatorRunAt(rule: Rule, view: ValueView, i: number, value: string): OperatorMatch | null {
+    if (rule.opSlot < 0) return rule.operator.run(this, value, rule.capture);
+    const ops = (this.derive(rule, view.values[i]!).ops ??= []);
+    let m = ops[rule.opSlot];
+    if (m === undefined) ops[rule.opSlot] = m = rule.operator.run(this, value, rule.capture);
+    return m;
   }
 
   transformed(rule: Rule, value: string): string {

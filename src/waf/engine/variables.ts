@@ -2,6 +2,7 @@
 import type { Entry, ReadableCollection } from './collections.js';
 import type { Exclusion, KeyMatcher, Target } from './rule.js';
 import type { PatternBits } from './prefilter.js';
+import type { OperatorMatch } from './operators.js';
 
 export interface VarValue {
   /** `ARGS:id`, `REQUEST_HEADERS:User-Agent`, `REQUEST_FILENAME`: what MATCHED_VAR_NAME shows. */
@@ -21,6 +22,8 @@ export interface Derived {
   hits?: PatternBits | null;
   /** For multiMatch rules: the value and each different form along the chain (see transformedAll). */
   all?: readonly string[];
+  /** Answers of pure operators on the transformed value, by the rule's opSlot (null: no match). */
+  ops?: (OperatorMatch | null | undefined)[];
 }
 
 /**
@@ -204,9 +207,10 @@ export function singleValue(
   runtime: readonly Exclusion[] | undefined,
 ): VarValue | undefined | typeof WALK {
   const v = target.variable;
-  if (COLLECTIONS.has(v)) {
+  if (target.collection) {
+    if (target.key === undefined) return WALK;
     const col = src.collection(v);
-    if (!col?.entry || target.key === undefined) return WALK;
+    if (!col?.entry) return WALK;
     // One value per key (TX): a direct lookup, not a walk over every variable CRS has set.
     const e = col.entry(target.key);
     const keep = e !== undefined && !excludedBy(v, e, exclusions) && !excludedBy(v, e, runtime);
