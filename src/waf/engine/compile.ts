@@ -44,10 +44,12 @@ export interface RuleSet {
   /** Accepted but worth saying at start, e.g. an operator Bulwark does not implement yet. */
   readonly warnings: readonly string[];
   /**
-   * Per tag, the ids of the rules that carry it: a `ctl:ruleRemoveTargetByTag` (CRS runs one on every request)
+   * Per tag, the idIndex of the rules that carry it: a `ctl:ruleRemoveTargetByTag` (CRS runs one on every request)
    * then marks the few rules it touches instead of every rule checking its tags.
    */
   readonly idsByTag: ReadonlyMap<string, readonly number[]>;
+  /** How many distinct rule ids (Rule.idIndex runs from 0 to this). */
+  readonly idCount: number;
 }
 
 export type CompileResult = { ok: true; ruleSet: RuleSet } | { ok: false; problems: SecLangProblem[] };
@@ -215,6 +217,7 @@ function buildRule(
     viewId: -1,
     unionId: -1,
     opSlot: -1,
+    idIndex: -1,
     setvars: own.setvars,
     ctls: own.ctls,
     msg: own.msg,
@@ -235,8 +238,12 @@ function buildRule(
   return { rule, continues: own.chain === true };
 }
 
+/** The names as written in the source (internalized strings): compares and lookups by name then go by pointer. */
+const CANONICAL_NAMES = new Map([...KNOWN_VARIABLES].map((name) => [name, name]));
+
 function target(variable: string, count: boolean, key: KeyMatcher): Target {
-  return { variable, count, key: key.key, regex: key.regex, collection: COLLECTIONS.has(variable) };
+  const name = CANONICAL_NAMES.get(variable) ?? variable;
+  return { variable: name, count, key: key.key, regex: key.regex, collection: COLLECTIONS.has(name) };
 }
 
 function cap(s: string): string {
@@ -341,13 +348,21 @@ function layout(
       jumps[p]!.set(e, program.length);
     });
   }
+  // Rule ids numbered densely: a transaction keeps per-id state (targets removed at run time) in arrays.
+  const idIndexes = new Map<number, number>();
+  for (const e of entries) {
+    if (isMarker(e)) continue;
+    let index = idIndexes.get(e.id);
+    if (index === undefined) idIndexes.set(e.id, (index = idIndexes.size));
+    for (let link: Rule | undefined = e; link; link = link.chain) link.idIndex = index;
+  }
   const idsByTag = new Map<string, number[]>();
   for (const e of entries) {
     if (isMarker(e)) continue;
     for (const tag of e.tags) {
       const ids = idsByTag.get(tag);
-      if (!ids) idsByTag.set(tag, [e.id]);
-      else if (ids[ids.length - 1] !== e.id) ids.push(e.id);
+      if (!ids) idsByTag.set(tag, [e.idIndex]);
+      else if (ids[ids.length - 1] !== e.idIndex) ids.push(e.idIndex);
     }
   }
   return {
@@ -362,5 +377,6 @@ function layout(
     longDerivedMemo: new ValueMemo(64, LONG_MEMO_CHARS),
     constants: new ConstantValues(),
     idsByTag,
+    idCount: idIndexes.size,
   };
 }

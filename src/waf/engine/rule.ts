@@ -84,6 +84,8 @@ export interface Rule {
   unionId: number;
   /** Where a pure operator's answers are kept with each value's derived forms for this rule's chain; -1: not kept. */
   opSlot: number;
+  /** The rule's id numbered densely at load (chain links share their head's); -1 before. */
+  idIndex: number;
   setvars: readonly SetVar[];
   ctls: readonly Ctl[];
   msg?: Template;

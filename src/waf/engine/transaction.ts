@@ -51,10 +51,10 @@ export class Transaction implements EvalContext {
   private removedMsgs = new Set<string>();
   private exclusionsById = new Map<number, Exclusion[]>();
   private tagExclusions: { tag: string; exclusion: Exclusion }[] = [];
-  /** Per rule id, the runtime exclusions above merged; emptied whenever a ctl adds one. */
-  private readonly exclusionCache = new Map<number, readonly Exclusion[] | undefined>();
-  /** Ids of the rules whose tags a ctl:ruleRemoveTargetByTag named (see RuleSet.idsByTag). */
-  private tagExcluded?: Set<number>;
+  /** Per rule id (by idIndex), the runtime exclusions above merged (false: none); emptied whenever a ctl adds one. */
+  private exclusionCache?: (readonly Exclusion[] | false | undefined)[];
+  /** By idIndex, 1 for the rules whose tags a ctl:ruleRemoveTargetByTag named (see RuleSet.idsByTag). */
+  private tagExcluded?: Uint8Array;
   private readonly subjects = new Map<string, Buffer>();
   private readonly scalarValues = new Map<string, VarValue>();
   private readonly transforms = new Map<string, Map<string, string>>();
@@ -330,7 +330,7 @@ export class Transaction implements EvalContext {
   }
 
   viewFor(rule: Rule): ValueView {
-    const runtime = this.runtimeExclusions(rule.id);
+    const runtime = this.runtimeExclusions(rule);
     if (rule.viewId < 0) return this.volatileView(rule, runtime);
     if (runtime !== undefined) return this.excludedViewFor(rule, runtime);
     const hit = this.views[rule.viewId];
@@ -403,7 +403,7 @@ export class Transaction implements EvalContext {
   }
 
   mayMatchAnyTarget(rule: Rule): boolean {
-    const runtime = this.runtimeExclusions(rule.id);
+    const runtime = this.runtimeExclusions(rule);
     let key: string | undefined;
     let union: PatternBits | null | false | undefined;
     if (rule.unionId < 0) union = undefined;
@@ -573,7 +573,7 @@ export class Transaction implements EvalContext {
         this.removedMsgs.add(ctl.msg);
         break;
       case 'remove-target-by-id':
-        this.exclusionCache.clear();
+        this.exclusionCache?.fill(undefined);
         for (const [lo, hi] of ctl.ranges) {
           for (let id = lo; id <= hi && id - lo < 100000; id++) {
             const list = this.exclusionsById.get(id) ?? [];
@@ -583,10 +583,10 @@ export class Transaction implements EvalContext {
         }
         break;
       case 'remove-target-by-tag':
-        this.exclusionCache.clear();
+        this.exclusionCache?.fill(undefined);
         this.tagExclusions.push({ tag: ctl.tag, exclusion: ctl.exclusion });
-        this.tagExcluded ??= new Set();
-        for (const id of this.ruleSet.idsByTag.get(ctl.tag) ?? []) this.tagExcluded.add(id);
+        this.tagExcluded ??= new Uint8Array(this.ruleSet.idCount);
+        for (const index of this.ruleSet.idsByTag.get(ctl.tag) ?? []) this.tagExcluded[index] = 1;
         break;
       case 'remove-target-by-msg':
         break;
@@ -617,11 +617,14 @@ export class Transaction implements EvalContext {
     return false;
   }
 
-  runtimeExclusions(ruleId: number): readonly Exclusion[] | undefined {
-    if (this.exclusionsById.size === 0 && (this.tagExcluded === undefined || !this.tagExcluded.has(ruleId))) {
+  runtimeExclusions(rule: Rule): readonly Exclusion[] | undefined {
+    if (this.exclusionsById.size === 0 && (this.tagExcluded === undefined || this.tagExcluded[rule.idIndex] !== 1)) {
       return undefined;
     }
-    if (this.exclusionCache.has(ruleId)) return this.exclusionCache.get(ruleId);
+    this.exclusionCache ??= new Array<readonly Exclusion[] | false | undefined>(this.ruleSet.idCount).fill(undefined);
+    const cached = this.exclusionCache[rule.idIndex];
+    if (cached !== undefined) return cached === false ? undefined : cached;
+    const ruleId = rule.id;
     const byId = this.exclusionsById.get(ruleId);
     const tags = this.currentRule?.tags;
     let merged: Exclusion[] | undefined;
@@ -633,7 +636,7 @@ export class Transaction implements EvalContext {
       }
     }
     const out = merged ?? byId;
-    this.exclusionCache.set(ruleId, out);
+    this.exclusionCache[rule.idIndex] = out ?? false;
     return out;
   }
 

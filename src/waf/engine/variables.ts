@@ -1,6 +1,6 @@
 /** Which variables exist, and how a rule's targets turn into the (name, value) pairs its operator sees. */
 import type { Entry, ReadableCollection } from './collections.js';
-import type { Exclusion, KeyMatcher, Target } from './rule.js';
+import type { Exclusion, KeyMatcher, Rule, Target } from './rule.js';
 import type { PatternBits } from './prefilter.js';
 import type { OperatorMatch } from './operators.js';
 
@@ -45,7 +45,7 @@ export interface VariableSource {
   collection(name: string): ReadableCollection | undefined;
   scalar(name: string): string | undefined;
   /** Exclusions added at run time by ctl:ruleRemoveTarget* for this rule. */
-  runtimeExclusions(ruleId: number): readonly Exclusion[] | undefined;
+  runtimeExclusions(rule: Rule): readonly Exclusion[] | undefined;
   /** The shared value object of a scalar variable (undefined value: the variable is absent). */
   scalarValue(name: string): VarValue | undefined;
   readonly constants: ConstantValues;
