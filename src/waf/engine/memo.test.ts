@@ -1,0 +1,25 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ValueMemo } from './memo.js';
+
+test('a value is remembered from its second sighting on; values seen once never fill the memo', () => {
+  const memo = new ValueMemo<number>(4, 16);
+  let computed = 0;
+  const length = (v: string) => (computed++, v.length);
+  assert.equal(memo.get('abc', length), 3);
+  assert.equal(memo.get('abc', length), 3);
+  assert.equal(computed, 2, 'seen once: computed again');
+  assert.equal(memo.get('abc', length), 3);
+  assert.equal(computed, 2, 'seen twice: answered from the memo');
+  // A stream of distinct values (ids, bodies) passes through without evicting what repeats.
+  for (let i = 0; i < 100; i++) memo.get(`id-${i}`, length);
+  computed = 0;
+  assert.equal(memo.get('abc', length), 3);
+  assert.equal(computed, 0);
+  // Keys over the length cap are never kept.
+  const long = 'x'.repeat(17);
+  memo.get(long, length);
+  memo.get(long, length);
+  memo.get(long, length);
+  assert.equal(computed, 3);
+});
