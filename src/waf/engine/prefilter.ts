@@ -7,7 +7,7 @@
  */
 import { LONG_MEMO_CHARS, ValueMemo } from './memo.js';
 import { compileRegexSet, toSubject, type RegexSet } from './regex.js';
-import { isMarker, type ProgramEntry, type Rule } from './rule.js';
+import { isMarker, type ProgramEntry, type Rule, type Target } from './rule.js';
 
 /**
  * Every fixed `@rx` pattern of the rule set in as few RE2.Sets as RE2 accepts (a Set's program has a memory cap, so
@@ -87,6 +87,7 @@ export interface Dependents {
   readonly targets: number[];
   readonly views: number[];
   readonly unions: number[];
+  readonly units: number[];
 }
 
 /** Variables whose values change inside a phase (setvar, matches, clocks): their rules resolve afresh each time. */
@@ -121,7 +122,7 @@ export function attachPrefilters(programs: readonly (readonly ProgramEntry[])[])
   patterns: number;
   targetLists: number;
   dependents: Map<string, Dependents>;
-  slots: { targets: number; views: number; unions: number };
+  slots: { targets: number; views: number; unions: number; units: number };
 } {
   const rules = rulesOf(programs);
   const index = new Map<string, number>();
@@ -141,6 +142,7 @@ export function attachPrefilters(programs: readonly (readonly ProgramEntry[])[])
   const signatures = new Map<string, number>();
   const views = new Map<string, number>();
   const unions = new Map<string, number>();
+  const units = new Map<string, number>();
   const opSlots: number[] = [];
   const chains = new Map<string, number>();
   const dependents = new Map<string, Dependents>();
@@ -158,6 +160,7 @@ export function attachPrefilters(programs: readonly (readonly ProgramEntry[])[])
       r.targetsId = -1;
       r.viewId = -1;
       r.unionId = -1;
+      r.unitIds = [];
       continue;
     }
     let id = signatures.get(sig);
@@ -171,16 +174,27 @@ export function attachPrefilters(programs: readonly (readonly ProgramEntry[])[])
     let unionId = unions.get(unionKey);
     if (unionId === undefined) unions.set(unionKey, (unionId = unions.size));
     r.unionId = unionId;
+    const unitIds: number[] = [];
     for (const t of r.targets) {
+      const unitKey = `${targetSignature(t)} ${r.transformKey}`;
+      let unitId = units.get(unitKey);
+      if (unitId === undefined) units.set(unitKey, (unitId = units.size));
+      unitIds.push(unitId);
       let d = dependents.get(t.variable);
-      if (!d) dependents.set(t.variable, (d = { targets: [], views: [], unions: [] }));
+      if (!d) dependents.set(t.variable, (d = { targets: [], views: [], unions: [], units: [] }));
       if (!d.targets.includes(id)) d.targets.push(id);
       if (!d.views.includes(viewId)) d.views.push(viewId);
       if (!d.unions.includes(unionId)) d.unions.push(unionId);
+      if (!d.units.includes(unitId)) d.units.push(unitId);
     }
+    r.unitIds = unitIds;
   }
-  const slots = { targets: signatures.size, views: views.size, unions: unions.size };
+  const slots = { targets: signatures.size, views: views.size, unions: unions.size, units: units.size };
   return { sets: chunks.length, patterns: patterns.length, targetLists: signatures.size, dependents, slots };
+}
+
+function targetSignature(t: Target): string {
+  return `${t.count ? '&' : ''}${t.variable}:${t.key ?? ''}:${t.regex?.source ?? ''}`;
 }
 
 /** The rule's targets and exclusions as text; `anyOrder`: the same for every order they are listed in. */
@@ -188,7 +202,7 @@ function signature(rule: Rule, anyOrder = false): string | undefined {
   const targets: string[] = [];
   for (const t of rule.targets) {
     if (VOLATILE.has(t.variable)) return undefined;
-    targets.push(`${t.count ? '&' : ''}${t.variable}:${t.key ?? ''}:${t.regex?.source ?? ''}`);
+    targets.push(targetSignature(t));
   }
   const exclusions = rule.exclusions.map((x) => `${x.variable}:${x.key ?? ''}:${x.regex?.source ?? ''}`);
   if (anyOrder) {

@@ -82,6 +82,12 @@ export interface Rule {
    * not depend on the order the rule lists its targets in, and CRS lists the same targets in many orders.
    */
   unionId: number;
+  /**
+   * Per target, a slot for the patterns that target's values may match through the rule's chain, exclusions
+   * ignored (a superset): shared by every rule that reads that target through that chain, whatever its other
+   * targets. Empty when the values are volatile.
+   */
+  unitIds: readonly number[];
   /** Where a pure operator's answers are kept with each value's derived forms for this rule's chain; -1: not kept. */
   opSlot: number;
   /** The rule's id numbered densely at load (chain links share their head's); -1 before. */

@@ -69,6 +69,8 @@ export class Transaction implements EvalContext {
   private readonly excludedValues = new Map<string, VarValue[]>();
   /** Per unionId (see Rule.unionId): the patterns any value may match, null: unknown, false: none. */
   private readonly unions: (PatternBits | null | false | undefined)[];
+  /** Per unit (see Rule.unitIds): the patterns one target's values may match through one chain. */
+  private readonly units: (PatternBits | null | false | undefined)[];
   private readonly excludedUnions = new Map<string, PatternBits | null | false>();
   /** Per distinct value, the `@rx` patterns the prefilter found in it (null: a Set gave up, run them all). */
   private readonly setMatches = new Map<string, PatternBits | null>();
@@ -82,6 +84,7 @@ export class Transaction implements EvalContext {
     this.valuesCache = new Array(ruleSet.slots.targets).fill(undefined);
     this.views = new Array(ruleSet.slots.views).fill(undefined);
     this.unions = new Array(ruleSet.slots.unions).fill(undefined);
+    this.units = new Array(ruleSet.slots.units).fill(undefined);
     this.mode = ruleSet.settings.mode;
     this.requestBodyAccess = ruleSet.settings.requestBodyAccess;
     this.responseBodyAccess = ruleSet.settings.responseBodyAccess;
@@ -244,6 +247,7 @@ export class Transaction implements EvalContext {
     for (const id of d.targets) this.valuesCache[id] = undefined;
     for (const id of d.views) this.views[id] = undefined;
     for (const id of d.unions) this.unions[id] = undefined;
+    for (const id of d.units) this.units[id] = undefined;
     // Few and made once per phase at most: dropped whole rather than tracked per variable.
     if (this.excludedViews.size) {
       this.excludedViews.clear();
@@ -403,6 +407,8 @@ export class Transaction implements EvalContext {
   }
 
   mayMatchAnyTarget(rule: Rule): boolean {
+    // First the superset answer shared by target: most rules stop here without their own view.
+    if (rule.unitIds.length > 0 && !this.unitsMayMatch(rule)) return false;
     const runtime = this.runtimeExclusions(rule);
     let key: string | undefined;
     let union: PatternBits | null | false | undefined;
@@ -417,6 +423,41 @@ export class Transaction implements EvalContext {
       else if (rule.unionId >= 0) this.unions[rule.unionId] = union;
     }
     return union !== false && (union === null || hasPattern(union, rule.prefilterIndex));
+  }
+
+  private unitsMayMatch(rule: Rule): boolean {
+    const ids = rule.unitIds;
+    for (let t = 0; t < ids.length; t++) {
+      let bits = this.units[ids[t]!];
+      if (bits === undefined) this.units[ids[t]!] = bits = this.unitHits(rule, rule.targets[t]!);
+      if (bits === null || (bits !== false && hasPattern(bits, rule.prefilterIndex))) return true;
+    }
+    return false;
+  }
+
+  /** The patterns any value of one target may match through the rule's chain, exclusions ignored. */
+  private unitHits(rule: Rule, target: Rule['targets'][number]): PatternBits | null | false {
+    const values: VarValue[] = [];
+    resolveTarget(this, target, NO_EXCLUSIONS, undefined, values);
+    let union: PatternBits | null | false = false;
+    let shared = false;
+    for (const v of values) {
+      const d = this.derive(rule, v);
+      const h = d.hits === undefined ? (d.hits = this.prefilterHits(rule.prefilter!, d.transformed)) : d.hits;
+      if (h === NO_PATTERNS) continue;
+      if (h === null) return null;
+      if (union === false) {
+        union = h;
+        shared = true;
+      } else {
+        if (shared) {
+          union = Uint32Array.from(union);
+          shared = false;
+        }
+        for (let w = 0; w < h.length; w++) union[w]! |= h[w]!;
+      }
+    }
+    return union;
   }
 
   mayMatchAt(rule: Rule, view: ValueView, i: number): boolean {
@@ -661,6 +702,8 @@ class ScalarStore {
     this.changed(name);
   }
 }
+
+const NO_EXCLUSIONS: readonly Exclusion[] = [];
 
 /** The view of a target with no value; shared, so what scans write on it must hold for every empty view (it does). */
 const NO_VALUES: ValueView = { values: [] };
