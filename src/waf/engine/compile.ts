@@ -32,7 +32,13 @@ export interface RuleSet {
   /** Per variable, the cached target lists and views that read it (set once the programs are final). */
   dependents: ReadonlyMap<string, Dependents>;
   /** How many target lists, views and union slots the rules use: a transaction sizes its caches once. */
-  slots: { readonly targets: number; readonly views: number; readonly unions: number; readonly units: number };
+  slots: {
+    readonly targets: number;
+    readonly views: number;
+    readonly unions: number;
+    readonly units: number;
+    readonly unitTargets: number;
+  };
   /**
    * Per short value, its transformed forms and prefilter answers by chain id, kept across requests. Pure functions of
    * the value, so sharing them is safe; bounded (see ValueMemo).
@@ -217,6 +223,7 @@ function buildRule(
     viewId: -1,
     unionId: -1,
     unitIds: [],
+    unitTargetIds: [],
     opSlot: -1,
     idIndex: -1,
     setvars: own.setvars,
@@ -373,7 +380,7 @@ function layout(
     ruleCount,
     warnings,
     dependents: new Map(),
-    slots: { targets: 0, views: 0, unions: 0, units: 0 },
+    slots: { targets: 0, views: 0, unions: 0, units: 0, unitTargets: 0 },
     derivedMemo: new ValueMemo(4096),
     longDerivedMemo: new ValueMemo(64, LONG_MEMO_CHARS),
     constants: new ConstantValues(),

@@ -88,6 +88,7 @@ export interface Dependents {
   readonly views: number[];
   readonly unions: number[];
   readonly units: number[];
+  readonly unitTargets: number[];
 }
 
 /** Variables whose values change inside a phase (setvar, matches, clocks): their rules resolve afresh each time. */
@@ -122,7 +123,7 @@ export function attachPrefilters(programs: readonly (readonly ProgramEntry[])[])
   patterns: number;
   targetLists: number;
   dependents: Map<string, Dependents>;
-  slots: { targets: number; views: number; unions: number; units: number };
+  slots: { targets: number; views: number; unions: number; units: number; unitTargets: number };
 } {
   const rules = rulesOf(programs);
   const index = new Map<string, number>();
@@ -143,6 +144,7 @@ export function attachPrefilters(programs: readonly (readonly ProgramEntry[])[])
   const views = new Map<string, number>();
   const unions = new Map<string, number>();
   const units = new Map<string, number>();
+  const unitTargets = new Map<string, number>();
   const opSlots: number[] = [];
   const chains = new Map<string, number>();
   const dependents = new Map<string, Dependents>();
@@ -161,6 +163,7 @@ export function attachPrefilters(programs: readonly (readonly ProgramEntry[])[])
       r.viewId = -1;
       r.unionId = -1;
       r.unitIds = [];
+      r.unitTargetIds = [];
       continue;
     }
     let id = signatures.get(sig);
@@ -175,21 +178,34 @@ export function attachPrefilters(programs: readonly (readonly ProgramEntry[])[])
     if (unionId === undefined) unions.set(unionKey, (unionId = unions.size));
     r.unionId = unionId;
     const unitIds: number[] = [];
+    const unitTargetIds: number[] = [];
     for (const t of r.targets) {
-      const unitKey = `${targetSignature(t)} ${r.transformKey}`;
+      const targetKey = targetSignature(t);
+      const unitKey = `${targetKey} ${r.transformKey}`;
       let unitId = units.get(unitKey);
       if (unitId === undefined) units.set(unitKey, (unitId = units.size));
       unitIds.push(unitId);
+      let unitTargetId = unitTargets.get(targetKey);
+      if (unitTargetId === undefined) unitTargets.set(targetKey, (unitTargetId = unitTargets.size));
+      unitTargetIds.push(unitTargetId);
       let d = dependents.get(t.variable);
-      if (!d) dependents.set(t.variable, (d = { targets: [], views: [], unions: [], units: [] }));
+      if (!d) dependents.set(t.variable, (d = { targets: [], views: [], unions: [], units: [], unitTargets: [] }));
       if (!d.targets.includes(id)) d.targets.push(id);
       if (!d.views.includes(viewId)) d.views.push(viewId);
       if (!d.unions.includes(unionId)) d.unions.push(unionId);
       if (!d.units.includes(unitId)) d.units.push(unitId);
+      if (!d.unitTargets.includes(unitTargetId)) d.unitTargets.push(unitTargetId);
     }
     r.unitIds = unitIds;
+    r.unitTargetIds = unitTargetIds;
   }
-  const slots = { targets: signatures.size, views: views.size, unions: unions.size, units: units.size };
+  const slots = {
+    targets: signatures.size,
+    views: views.size,
+    unions: unions.size,
+    units: units.size,
+    unitTargets: unitTargets.size,
+  };
   return { sets: chunks.length, patterns: patterns.length, targetLists: signatures.size, dependents, slots };
 }
 

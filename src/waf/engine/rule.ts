@@ -88,6 +88,8 @@ export interface Rule {
    * targets. Empty when the values are volatile.
    */
   unitIds: readonly number[];
+  /** Per target, a slot for that target's values alone (no exclusions), shared by every chain. */
+  unitTargetIds: readonly number[];
   /** Where a pure operator's answers are kept with each value's derived forms for this rule's chain; -1: not kept. */
   opSlot: number;
   /** The rule's id numbered densely at load (chain links share their head's); -1 before. */

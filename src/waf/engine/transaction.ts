@@ -71,6 +71,8 @@ export class Transaction implements EvalContext {
   private readonly unions: (PatternBits | null | false | undefined)[];
   /** Per unit (see Rule.unitIds): the patterns one target's values may match through one chain. */
   private readonly units: (PatternBits | null | false | undefined)[];
+  /** Per unit target: its values, exclusions ignored (read through each chain by the units). */
+  private readonly unitValues: (VarValue[] | undefined)[];
   private readonly excludedUnions = new Map<string, PatternBits | null | false>();
   /** Per distinct value, the `@rx` patterns the prefilter found in it (null: a Set gave up, run them all). */
   private readonly setMatches = new Map<string, PatternBits | null>();
@@ -85,6 +87,7 @@ export class Transaction implements EvalContext {
     this.views = new Array(ruleSet.slots.views).fill(undefined);
     this.unions = new Array(ruleSet.slots.unions).fill(undefined);
     this.units = new Array(ruleSet.slots.units).fill(undefined);
+    this.unitValues = new Array(ruleSet.slots.unitTargets).fill(undefined);
     this.mode = ruleSet.settings.mode;
     this.requestBodyAccess = ruleSet.settings.requestBodyAccess;
     this.responseBodyAccess = ruleSet.settings.responseBodyAccess;
@@ -248,6 +251,7 @@ export class Transaction implements EvalContext {
     for (const id of d.views) this.views[id] = undefined;
     for (const id of d.unions) this.unions[id] = undefined;
     for (const id of d.units) this.units[id] = undefined;
+    for (const id of d.unitTargets) this.unitValues[id] = undefined;
     // Few and made once per phase at most: dropped whole rather than tracked per variable.
     if (this.excludedViews.size) {
       this.excludedViews.clear();
@@ -429,16 +433,20 @@ export class Transaction implements EvalContext {
     const ids = rule.unitIds;
     for (let t = 0; t < ids.length; t++) {
       let bits = this.units[ids[t]!];
-      if (bits === undefined) this.units[ids[t]!] = bits = this.unitHits(rule, rule.targets[t]!);
+      if (bits === undefined) this.units[ids[t]!] = bits = this.unitHits(rule, t);
       if (bits === null || (bits !== false && hasPattern(bits, rule.prefilterIndex))) return true;
     }
     return false;
   }
 
   /** The patterns any value of one target may match through the rule's chain, exclusions ignored. */
-  private unitHits(rule: Rule, target: Rule['targets'][number]): PatternBits | null | false {
-    const values: VarValue[] = [];
-    resolveTarget(this, target, NO_EXCLUSIONS, undefined, values);
+  private unitHits(rule: Rule, t: number): PatternBits | null | false {
+    const slot = rule.unitTargetIds[t]!;
+    let values = this.unitValues[slot];
+    if (values === undefined) {
+      this.unitValues[slot] = values = [];
+      resolveTarget(this, rule.targets[t]!, NO_EXCLUSIONS, undefined, values);
+    }
     let union: PatternBits | null | false = false;
     let shared = false;
     for (const v of values) {
