@@ -66,7 +66,11 @@ export class VariableStore implements ReadableCollection {
   }
 
   delete(key: string): void {
-    if (this.map.delete(key.toLowerCase())) this.cached = undefined;
+    this.deleteLowerCased(key.toLowerCase());
+  }
+
+  deleteLowerCased(lkey: string): void {
+    if (this.map.delete(lkey)) this.cached = undefined;
   }
 
   entries(): readonly Entry[] {

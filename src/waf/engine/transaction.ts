@@ -563,11 +563,12 @@ export class Transaction implements EvalContext {
   // --- effects of actions --------------------------------------------------------------------------------------
 
   setCaptures(groups: readonly (string | undefined)[]): void {
+    // Runs for every captured value (CRS 920450 captures each header name): only what changes is written.
     for (let i = 0; i < 10; i++) {
-      const g = groups[i];
-      if (g !== undefined) this.tx.set(String(i), g);
-      else if (i < groups.length) this.tx.set(String(i), '');
-      else this.tx.delete(String(i));
+      const key = CAPTURE_KEYS[i]!;
+      const g = i < groups.length ? (groups[i] ?? '') : undefined;
+      if (g === undefined) this.tx.deleteLowerCased(key);
+      else if (this.tx.get(key) !== g) this.tx.set(key, g);
     }
   }
 
@@ -712,6 +713,9 @@ class ScalarStore {
 }
 
 const NO_EXCLUSIONS: readonly Exclusion[] = [];
+
+/** TX keys of the capture groups, TX:0 to TX:9. */
+const CAPTURE_KEYS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 
 /** The view of a target with no value; shared, so what scans write on it must hold for every empty view (it does). */
 const NO_VALUES: ValueView = { values: [] };
