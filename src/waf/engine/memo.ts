@@ -14,31 +14,52 @@ export const LONG_MEMO_CHARS = 8192;
 export class ValueMemo<T> {
   private map = new Map<string, T>();
   /**
-   * Values seen once: an answer is kept only for a value seen before (admission on the second sighting, like
-   * TinyLFU's doorkeeper). Values unique to one request (an id, a URI, a body) then never enter the memo: keeping
-   * their answers cost more than computing them, because everything a memo holds survives the young generation
-   * and is copied by each scavenge (about 40 KB a request before this, measured on a browser GET with CRS).
+   * Hashes of values seen once: an answer is kept only for a value seen before (admission on the second sighting,
+   * like TinyLFU's doorkeeper). Values unique to one request (an id, a URI, a body) then never enter the memo, where
+   * keeping them cost more than computing them again: whatever a memo holds survives the young generation and is
+   * copied by scavenges. Hashes, not the strings, so the doorkeeper keeps nothing alive; a collision admits a value
+   * a sighting early, an overwritten slot admits it a sighting late: it is never wrong, only approximate.
    */
-  private seenOnce = new Set<string>();
+  private readonly seenOnce: Uint32Array;
 
   constructor(
     private readonly capacity = 8192,
     private readonly maxKeyLength = 512,
-  ) {}
+  ) {
+    this.seenOnce = new Uint32Array(2 ** Math.ceil(Math.log2(capacity * 2)));
+  }
 
   get(value: string, compute: (value: string) => T): T {
     if (value.length > this.maxKeyLength) return compute(value);
     let out = this.map.get(value);
     if (out === undefined && !this.map.has(value)) {
       out = compute(value);
-      if (this.seenOnce.delete(value)) {
+      if (this.seenBefore(value)) {
         if (this.map.size >= this.capacity) this.map = new Map();
         this.map.set(value, out);
-      } else {
-        if (this.seenOnce.size >= this.capacity) this.seenOnce = new Set();
-        this.seenOnce.add(value);
       }
     }
     return out as T;
   }
+
+  /** Two slots per hash: two values that share one slot would otherwise evict each other forever. */
+  private seenBefore(value: string): boolean {
+    const h = sampleHash(value);
+    const mask = this.seenOnce.length - 1;
+    const a = h & mask;
+    const b = (Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 0) & mask;
+    if (this.seenOnce[a] === h || this.seenOnce[b] === h) return true;
+    this.seenOnce[a] = h;
+    this.seenOnce[b] = h;
+    return false;
+  }
+}
+
+/** FNV-1a over the length and 64 to 127 characters spread along the value: bounded work even for long values. */
+export function sampleHash(value: string): number {
+  const n = value.length;
+  const step = n > 64 ? Math.floor(n / 64) : 1;
+  let h = (0x811c9dc5 ^ n) >>> 0;
+  for (let i = 0; i < n; i += step) h = Math.imul(h ^ value.charCodeAt(i), 0x01000193) >>> 0;
+  return (h | 1) >>> 0;
 }
