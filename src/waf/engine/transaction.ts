@@ -10,19 +10,9 @@ import { expand, type MacroRef } from './macros.js';
 import { addCookies, decodePercent, processBody, processorFor, splitUri } from './request-data.js';
 import type { RequestInfo, ResponseInfo } from './request-data.js';
 import type { BodyProcessor, Ctl, EngineMode, Exclusion, Phase, Rule } from './rule.js';
-import { toSubject } from './regex.js';
-import { LONG_MEMO_CHARS } from './memo.js';
-import {
-  resolveTarget,
-  singleValue,
-  WALK,
-  type ConstantValues,
-  type Derived,
-  type ValueView,
-  type VarValue,
-} from './variables.js';
+import type { ConstantValues, ValueView, VarValue } from './variables.js';
 import type { OperatorMatch } from './operators.js';
-import { hasPattern, NO_PATTERNS, type PatternBits, type RegexPrefilter } from './prefilter.js';
+import { ValueViews } from './views.js';
 
 export class Transaction implements EvalContext {
   readonly ruleSet: RuleSet;
@@ -55,39 +45,15 @@ export class Transaction implements EvalContext {
   private exclusionCache?: (readonly Exclusion[] | false | undefined)[];
   /** By idIndex, 1 for the rules whose tags a ctl:ruleRemoveTargetByTag named (see RuleSet.idsByTag). */
   private tagExcluded?: Uint8Array;
-  private readonly subjects = new Map<string, Buffer>();
   private readonly scalarValues = new Map<string, VarValue>();
-  private readonly transforms = new Map<string, Map<string, string>>();
-  /**
-   * Per target signature, the values resolved, and per (signature, transformation chain) the shared view. Request
-   * data changes only between phases, and only the entries reading a changed variable are dropped (`forget`).
-   */
-  private readonly valuesCache: (readonly VarValue[] | undefined)[];
-  private readonly views: (ValueView | undefined)[];
-  /** The same for rules with targets removed at run time, keyed by view or target list and the removed targets. */
-  private readonly excludedViews = new Map<string, ValueView>();
-  private readonly excludedValues = new Map<string, VarValue[]>();
-  /** Per unionId (see Rule.unionId): the patterns any value may match, null: unknown, false: none. */
-  private readonly unions: (PatternBits | null | false | undefined)[];
-  /** Per unit (see Rule.unitIds): the patterns one target's values may match through one chain. */
-  private readonly units: (PatternBits | null | false | undefined)[];
-  /** Per unit target: its values, exclusions ignored (read through each chain by the units). */
-  private readonly unitValues: (VarValue[] | undefined)[];
-  private readonly excludedUnions = new Map<string, PatternBits | null | false>();
-  /** Per distinct value, the `@rx` patterns the prefilter found in it (null: a Set gave up, run them all). */
-  private readonly setMatches = new Map<string, PatternBits | null>();
+  private readonly values: ValueViews;
   private skipPhasesUpTo = 0;
   private readonly started = Date.now();
 
   constructor(ruleSet: RuleSet, id: string) {
     this.ruleSet = ruleSet;
     this.id = id;
-    // Filled out of order by rule: sized up front so that they stay plain arrays (a far write grows or sparsifies).
-    this.valuesCache = new Array(ruleSet.slots.targets).fill(undefined);
-    this.views = new Array(ruleSet.slots.views).fill(undefined);
-    this.unions = new Array(ruleSet.slots.unions).fill(undefined);
-    this.units = new Array(ruleSet.slots.units).fill(undefined);
-    this.unitValues = new Array(ruleSet.slots.unitTargets).fill(undefined);
+    this.values = new ValueViews(ruleSet, this);
     this.mode = ruleSet.settings.mode;
     this.requestBodyAccess = ruleSet.settings.requestBodyAccess;
     this.responseBodyAccess = ruleSet.settings.responseBodyAccess;
@@ -189,23 +155,11 @@ export class Transaction implements EvalContext {
   }
 
   /**
-   * The request phases are over; what they cached about request values is of little use to the response phases
-   * and would stay alive for the whole trip to the origin: with a few requests in flight, every scavenge copied it
-   * (about a megabyte each time with 8 in flight) and then promoted it to the old generation. Dropped here, it dies
-   * young; a response-phase rule that reads a request variable resolves it again.
+   * The request phases are over; what the views cached about request values is of little use to the response
+   * phases and would stay alive for the whole trip to the origin (see ValueViews.release).
    */
   private releaseRequestCaches(): void {
-    this.valuesCache.fill(undefined);
-    this.views.fill(undefined);
-    this.unions.fill(undefined);
-    this.units.fill(undefined);
-    this.unitValues.fill(undefined);
-    this.excludedViews.clear();
-    this.excludedValues.clear();
-    this.excludedUnions.clear();
-    this.setMatches.clear();
-    this.subjects.clear();
-    this.transforms.clear();
+    this.values.release();
     for (const c of this.collections.values()) for (const e of c.entries()) e.seen = undefined;
   }
 
@@ -266,21 +220,10 @@ export class Transaction implements EvalContext {
     this.forget(`${name}_NAMES`);
   }
 
-  /** Drops the cached target lists and views that read a variable whose value just changed. */
+  /** Drops what the views cached about a variable whose value just changed. */
   private forget(name: string): void {
     const d = this.ruleSet.dependents.get(name);
-    if (!d) return;
-    for (const id of d.targets) this.valuesCache[id] = undefined;
-    for (const id of d.views) this.views[id] = undefined;
-    for (const id of d.unions) this.unions[id] = undefined;
-    for (const id of d.units) this.units[id] = undefined;
-    for (const id of d.unitTargets) this.unitValues[id] = undefined;
-    // Few and made once per phase at most: dropped whole rather than tracked per variable.
-    if (this.excludedViews.size) {
-      this.excludedViews.clear();
-      this.excludedValues.clear();
-      this.excludedUnions.clear();
-    }
+    if (d) this.values.forget(d);
   }
 
   private rebuildArgs(): void {
@@ -352,194 +295,27 @@ export class Transaction implements EvalContext {
   }
 
   subject(value: string): Buffer {
-    let b = this.subjects.get(value);
-    if (b === undefined) {
-      b = toSubject(value);
-      if (this.subjects.size < 4096) this.subjects.set(value, b);
-    }
-    return b;
+    return this.values.subject(value);
   }
 
   viewFor(rule: Rule): ValueView {
-    const runtime = this.runtimeExclusions(rule);
-    if (rule.viewId < 0) return this.volatileView(rule, runtime);
-    if (runtime !== undefined) return this.excludedViewFor(rule, runtime);
-    const hit = this.views[rule.viewId];
-    if (hit) return hit;
-    let values = this.valuesCache[rule.targetsId];
-    if (!values) this.valuesCache[rule.targetsId] = values = this.resolve(rule, undefined);
-    return (this.views[rule.viewId] = { values });
-  }
-
-  /**
-   * Views of rules that a ctl removed targets from, shared by the rules with the same targets, chain and removed
-   * targets: CRS removes one target from its ~30 XSS rules by tag on every request, and each used to resolve and
-   * scan the same values again.
-   */
-  private excludedViewFor(rule: Rule, runtime: readonly Exclusion[]): ValueView {
-    const listKey = exclusionListKey(runtime);
-    const key = `${rule.viewId} ${listKey}`;
-    const hit = this.excludedViews.get(key);
-    if (hit) return hit;
-    const valuesKey = `${rule.targetsId} ${listKey}`;
-    let values = this.excludedValues.get(valuesKey);
-    if (!values) this.excludedValues.set(valuesKey, (values = this.resolve(rule, runtime)));
-    const view: ValueView = { values };
-    this.excludedViews.set(key, view);
-    return view;
-  }
-
-  /**
-   * Rules on TX and the like resolve afresh each time. Most read one value: its view hangs off the value object
-   * (per chain), which lives as long as the value does, so ~170 such reads a request allocate nothing.
-   */
-  private volatileView(rule: Rule, runtime: readonly Exclusion[] | undefined): ValueView {
-    if (rule.targets.length === 1) {
-      const one = singleValue(this, rule.targets[0]!, rule.exclusions, runtime);
-      if (one === undefined) return NO_VALUES;
-      if (one !== WALK) return ((one.solo ??= [])[rule.chainId] ??= { values: [one] });
-    }
-    return { values: this.resolve(rule, runtime) };
-  }
-
-  private resolve(rule: Rule, runtime: readonly Exclusion[] | undefined): VarValue[] {
-    const list: VarValue[] = [];
-    for (const t of rule.targets) resolveTarget(this, t, rule.exclusions, runtime, list);
-    return list;
+    return this.values.viewFor(rule);
   }
 
   transformedAt(rule: Rule, view: ValueView, i: number): string {
-    // No chain (most TX checks): the value itself, without looking up the value's derived forms.
-    if (rule.transforms.length === 0) return view.values[i]!.value;
-    return this.derive(rule, view.values[i]!).transformed;
-  }
-
-  /** The value through the rule's chain, once per (value object, chain) in the transaction. */
-  private derive(rule: Rule, v: VarValue): Derived {
-    const all = this.derivedByChain(v);
-    let d = all[rule.chainId];
-    if (d === undefined) all[rule.chainId] = d = { transformed: this.transformed(rule, v.value) };
-    return d;
-  }
-
-  /** The value's derived forms by chain id; short values share them across requests (headers repeat). */
-  private derivedByChain(v: VarValue): Derived[] {
-    const n = v.value.length;
-    return (v.derived ??=
-      n <= 512
-        ? this.ruleSet.derivedMemo.get(v.value, () => [])
-        : n <= LONG_MEMO_CHARS
-          ? this.ruleSet.longDerivedMemo.get(v.value, () => [])
-          : []);
+    return this.values.transformedAt(rule, view, i);
   }
 
   mayMatchAnyTarget(rule: Rule): boolean {
-    // First the superset answer shared by target: most rules stop here without their own view.
-    if (rule.unitIds.length > 0 && !this.unitsMayMatch(rule)) return false;
-    const runtime = this.runtimeExclusions(rule);
-    let key: string | undefined;
-    let union: PatternBits | null | false | undefined;
-    if (rule.unionId < 0) union = undefined;
-    else if (runtime === undefined) union = this.unions[rule.unionId];
-    else union = this.excludedUnions.get((key = `${rule.unionId} ${exclusionListKey(runtime)}`));
-    if (union === undefined) {
-      const view = this.viewFor(rule);
-      if (view.hits === undefined) this.scan(rule, view);
-      union = view.anyHits ? view.union! : false;
-      if (key !== undefined) this.excludedUnions.set(key, union);
-      else if (rule.unionId >= 0) this.unions[rule.unionId] = union;
-    }
-    return union !== false && (union === null || hasPattern(union, rule.prefilterIndex));
-  }
-
-  private unitsMayMatch(rule: Rule): boolean {
-    const ids = rule.unitIds;
-    for (let t = 0; t < ids.length; t++) {
-      let bits = this.units[ids[t]!];
-      if (bits === undefined) this.units[ids[t]!] = bits = this.unitHits(rule, t);
-      if (bits === null || (bits !== false && hasPattern(bits, rule.prefilterIndex))) return true;
-    }
-    return false;
-  }
-
-  /** The patterns any value of one target may match through the rule's chain, exclusions ignored. */
-  private unitHits(rule: Rule, t: number): PatternBits | null | false {
-    const slot = rule.unitTargetIds[t]!;
-    let values = this.unitValues[slot];
-    if (values === undefined) {
-      this.unitValues[slot] = values = [];
-      resolveTarget(this, rule.targets[t]!, NO_EXCLUSIONS, undefined, values);
-    }
-    let union: PatternBits | null | false = false;
-    let shared = false;
-    for (const v of values) {
-      const d = this.derive(rule, v);
-      const h = d.hits === undefined ? (d.hits = this.prefilterHits(rule.prefilter!, d.transformed)) : d.hits;
-      if (h === NO_PATTERNS) continue;
-      if (h === null) return null;
-      if (union === false) {
-        union = h;
-        shared = true;
-      } else {
-        if (shared) {
-          union = Uint32Array.from(union);
-          shared = false;
-        }
-        for (let w = 0; w < h.length; w++) union[w]! |= h[w]!;
-      }
-    }
-    return union;
+    return this.values.mayMatchAnyTarget(rule);
   }
 
   mayMatchAt(rule: Rule, view: ValueView, i: number): boolean {
-    if (view.hits === undefined) this.scan(rule, view);
-    const hits = view.hits![i]!;
-    return hits === null || hasPattern(hits, rule.prefilterIndex);
+    return this.values.mayMatchAt(rule, view, i);
   }
 
   mayMatch(rule: Rule, value: string): boolean {
-    const hits = this.prefilterHits(rule.prefilter!, value);
-    return hits === null || hasPattern(hits, rule.prefilterIndex);
-  }
-
-  /** The prefilter's answer for one value, computed once per distinct value in the transaction. */
-  private prefilterHits(prefilter: RegexPrefilter, value: string): PatternBits | null {
-    let hits = this.setMatches.get(value);
-    if (hits === undefined) {
-      hits = value.length > LONG_MEMO_CHARS ? prefilter.match(this.subject(value)) : prefilter.matchValue(value);
-      this.setMatches.set(value, hits);
-    }
-    return hits;
-  }
-
-  /** The prefilter's answer for each transformed value of the view, and their union. */
-  private scan(rule: Rule, view: ValueView): void {
-    const values = view.values;
-    const hits: (PatternBits | null)[] = new Array<PatternBits | null>(values.length);
-    let union: Uint32Array | null | undefined;
-    // Hit sets are never written once made, so a view with one value that hits shares that value's set; a copy is
-    // made only when a second one must be or-ed in.
-    let shared = false;
-    for (let i = 0; i < values.length; i++) {
-      const d = this.derive(rule, values[i]!);
-      const h = d.hits === undefined ? (d.hits = this.prefilterHits(rule.prefilter!, d.transformed)) : d.hits;
-      hits[i] = h;
-      if (h === NO_PATTERNS || union === null) continue;
-      if (h === null) union = null;
-      else if (union === undefined) {
-        union = h;
-        shared = true;
-      } else {
-        if (shared) {
-          union = Uint32Array.from(union);
-          shared = false;
-        }
-        for (let w = 0; w < h.length; w++) union[w]! |= h[w]!;
-      }
-    }
-    view.hits = hits;
-    view.anyHits = union !== undefined;
-    view.union = union ?? null;
+    return this.values.mayMatch(rule, value);
   }
 
   operatorRun(rule: Rule, value: string): OperatorMatch | null {
@@ -547,40 +323,11 @@ export class Transaction implements EvalContext {
   }
 
   operatorRunAt(rule: Rule, view: ValueView, i: number, value: string): OperatorMatch | null {
-    if (rule.opSlot < 0) return rule.operator.run(this, value, rule.capture);
-    const ops = (this.derive(rule, view.values[i]!).ops ??= []);
-    let m = ops[rule.opSlot];
-    if (m === undefined) ops[rule.opSlot] = m = rule.operator.run(this, value, rule.capture);
-    return m;
-  }
-
-  transformed(rule: Rule, value: string): string {
-    if (rule.transforms.length === 0) return value;
-    let cache = this.transforms.get(rule.transformKey);
-    if (!cache) this.transforms.set(rule.transformKey, (cache = new Map()));
-    let out = cache.get(value);
-    if (out === undefined) {
-      out = value;
-      for (const t of rule.transforms) out = t(out);
-      cache.set(value, out);
-    }
-    return out;
+    return this.values.operatorRunAt(rule, view, i, value);
   }
 
   transformedAll(rule: Rule, v: VarValue): readonly string[] {
-    const byChain = this.derivedByChain(v);
-    let d = byChain[rule.chainId];
-    if (d?.all) return d.all;
-    const forms = [v.value];
-    let cur = v.value;
-    for (const t of rule.transforms) {
-      const next = t(cur);
-      if (next !== cur) forms.push(next);
-      cur = next;
-    }
-    // The walk ends at the chain's transformed value: one pass gives both.
-    if (d === undefined) byChain[rule.chainId] = d = { transformed: cur };
-    return (d.all = forms);
+    return this.values.transformedAll(rule, v);
   }
 
   // --- effects of actions --------------------------------------------------------------------------------------
@@ -735,24 +482,5 @@ class ScalarStore {
   }
 }
 
-const NO_EXCLUSIONS: readonly Exclusion[] = [];
-
 /** TX keys of the capture groups, TX:0 to TX:9. */
 const CAPTURE_KEYS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
-
-/** The view of a target with no value; shared, so what scans write on it must hold for every empty view (it does). */
-const NO_VALUES: ValueView = { values: [] };
-
-const exclusionIds = new WeakMap<Exclusion, number>();
-let nextExclusionId = 0;
-
-/** Equal for lists holding the same exclusion objects (made once at load, by the ctl actions that name them). */
-function exclusionListKey(list: readonly Exclusion[]): string {
-  let key = '';
-  for (const x of list) {
-    let id = exclusionIds.get(x);
-    if (id === undefined) exclusionIds.set(x, (id = nextExclusionId++));
-    key += `${id},`;
-  }
-  return key;
-}
