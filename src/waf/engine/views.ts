@@ -43,6 +43,8 @@ export class ValueViews {
   private readonly excludedUnions = new Map<string, PatternBits | null | false>();
   /** Per distinct value, the `@rx` patterns the prefilter found in it (null: a Set gave up, run them all). */
   private readonly setMatches = new Map<string, PatternBits | null>();
+  /** Reused by scan and unitHits, which never run inside each other. */
+  private readonly union = new HitUnion();
 
   constructor(
     private readonly ruleSet: RuleSet,
@@ -190,25 +192,18 @@ export class ValueViews {
       this.unitValues[slot] = values = [];
       resolveTarget(this.source, rule.targets[t]!, NO_EXCLUSIONS, undefined, values);
     }
-    let union: PatternBits | null | false = false;
-    let shared = false;
+    const union = this.union.reset();
     for (const v of values) {
-      const d = this.derive(rule, v);
-      const h = d.hits === undefined ? (d.hits = this.prefilterHits(rule.prefilter!, d.transformed)) : d.hits;
-      if (h === NO_PATTERNS) continue;
-      if (h === null) return null;
-      if (union === false) {
-        union = h;
-        shared = true;
-      } else {
-        if (shared) {
-          union = Uint32Array.from(union);
-          shared = false;
-        }
-        for (let w = 0; w < h.length; w++) union[w]! |= h[w]!;
-      }
+      union.add(this.hitsOf(rule, v));
+      if (union.unknown) return null;
     }
-    return union;
+    return union.bits ?? false;
+  }
+
+  /** The prefilter's answer for one value through the rule's chain, kept with the value's derived forms. */
+  private hitsOf(rule: Rule, v: VarValue): PatternBits | null {
+    const d = this.derive(rule, v);
+    return d.hits === undefined ? (d.hits = this.prefilterHits(rule.prefilter!, d.transformed)) : d.hits;
   }
 
   mayMatchAt(rule: Rule, view: ValueView, i: number): boolean {
@@ -236,30 +231,11 @@ export class ValueViews {
   private scan(rule: Rule, view: ValueView): void {
     const values = view.values;
     const hits: (PatternBits | null)[] = new Array<PatternBits | null>(values.length);
-    let union: Uint32Array | null | undefined;
-    // Hit sets are never written once made, so a view with one value that hits shares that value's set; a copy is
-    // made only when a second one must be or-ed in.
-    let shared = false;
-    for (let i = 0; i < values.length; i++) {
-      const d = this.derive(rule, values[i]!);
-      const h = d.hits === undefined ? (d.hits = this.prefilterHits(rule.prefilter!, d.transformed)) : d.hits;
-      hits[i] = h;
-      if (h === NO_PATTERNS || union === null) continue;
-      if (h === null) union = null;
-      else if (union === undefined) {
-        union = h;
-        shared = true;
-      } else {
-        if (shared) {
-          union = Uint32Array.from(union);
-          shared = false;
-        }
-        for (let w = 0; w < h.length; w++) union[w]! |= h[w]!;
-      }
-    }
+    const union = this.union.reset();
+    for (let i = 0; i < values.length; i++) union.add((hits[i] = this.hitsOf(rule, values[i]!)));
     view.hits = hits;
-    view.anyHits = union !== undefined;
-    view.union = union ?? null;
+    view.anyHits = union.unknown || union.bits !== undefined;
+    view.union = union.unknown ? null : (union.bits ?? null);
   }
 
   operatorRun(rule: Rule, value: string): OperatorMatch | null {
@@ -321,6 +297,40 @@ export class ValueViews {
     this.setMatches.clear();
     this.subjects.clear();
     this.transforms.clear();
+  }
+}
+
+/**
+ * Or-s prefilter answers together. Answers are never written once made, so the first one is shared and a copy is
+ * made only when a second must be or-ed in; `unknown` once a Set gave up on a value (its patterns must all run).
+ */
+class HitUnion {
+  bits: PatternBits | undefined;
+  unknown = false;
+  private owned = false;
+
+  reset(): this {
+    this.bits = undefined;
+    this.unknown = false;
+    this.owned = false;
+    return this;
+  }
+
+  add(h: PatternBits | null): void {
+    if (h === NO_PATTERNS || this.unknown) return;
+    if (h === null) {
+      this.unknown = true;
+      return;
+    }
+    if (this.bits === undefined) {
+      this.bits = h;
+      return;
+    }
+    if (!this.owned) {
+      this.bits = Uint32Array.from(this.bits);
+      this.owned = true;
+    }
+    for (let w = 0; w < h.length; w++) this.bits[w]! |= h[w]!;
   }
 }
 
