@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatProblem, loadConfigText } from '../config/index.js';
@@ -22,9 +22,18 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-/** A scratch directory for config files and certificates. */
+const scratchDirs: string[] = [];
+
+/** A scratch directory for config files and certificates, removed when the test process exits. */
 export function scratchDir(): string {
-  return mkdtempSync(join(tmpdir(), 'bulwark-test-'));
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-test-'));
+  if (scratchDirs.length === 0) {
+    process.once('exit', () => {
+      for (const d of scratchDirs) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  scratchDirs.push(dir);
+  return dir;
 }
 
 /** Completes test YAML: admin on port 0, no access log, one process, unless the YAML says otherwise. */

@@ -5,7 +5,7 @@
 // log with CRS_ENABLE_TEST_MARKER. Ends with `crs: N passed, M failed, K overridden (of T)`.
 //   node test/crs/run.mjs [--filter REGEX] [--crs DIR] [--verbose]
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -143,6 +143,7 @@ routes:
   const stop = () => {
     child.kill('SIGKILL');
     albedo.close();
+    rmSync(dir, { recursive: true, force: true });
   };
   process.on('SIGINT', () => {
     stop();
