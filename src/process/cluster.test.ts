@@ -2,9 +2,11 @@
 // everywhere or refused, SIGTERM draining in-flight requests.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request, scratchDir, startOrigin, type TestOrigin } from '../testing/harness.js';
+import type { LoadedConfig } from '../config/index.js';
+import { workerExecArgv } from './cluster.js';
 import { childPids, freePort, startCli, waitFor, type Child } from '../testing/spawn.js';
 
 const TOKEN = 'cluster-test-token-0123456789';
@@ -16,6 +18,7 @@ let file: string;
 
 function config(dataPort: number, adminPort: number, extra = ''): string {
   return `workers: 2
+worker_heap_limit: 768MiB
 shutdown_timeout: 10s
 listeners:
   - { name: public, address: "127.0.0.1:${dataPort}" }
@@ -62,6 +65,21 @@ test('metrics are summed across both workers', async () => {
   const after = total((await request(`${admin}/metrics`)).body);
   assert.equal(after - before, 40);
   assert.match((await request(`${admin}/metrics`)).body, /^bulwark_cluster_workers 2$/m);
+});
+
+test('workers run with the configured V8 heap limit, unless node was given its own', async () => {
+  const workers = childPids(child.pid);
+  assert.equal(workers.length, 2);
+  for (const pid of workers) {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    assert.ok(argv.includes('--max-old-space-size=768'), argv.join(' '));
+  }
+  const loaded = { config: { worker_heap_limit: '2GiB' } } as unknown as LoadedConfig;
+  assert.deepEqual(workerExecArgv(loaded, ['--enable-source-maps']), ['--enable-source-maps', '--max-old-space-size=2048']);
+  assert.deepEqual(workerExecArgv(loaded, ['--max-old-space-size=300']), ['--max-old-space-size=300']);
+  assert.deepEqual(workerExecArgv(loaded, [], '--trace-warnings --max_old_space_size=300'), []);
+  const defaults = { config: {} } as unknown as LoadedConfig;
+  assert.deepEqual(workerExecArgv(defaults, []), ['--max-old-space-size=1024']);
 });
 
 test('a killed worker is replaced and the gateway keeps answering', async () => {

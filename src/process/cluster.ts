@@ -11,7 +11,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Socket } from 'node:net';
 import client from 'prom-client';
 import { AdminServer, type AdminBackend } from '../admin/index.js';
-import { loadConfigText, toMs, type LoadedConfig, type LoadResult } from '../config/index.js';
+import { loadConfigText, toBytes, toMs, type LoadedConfig, type LoadResult } from '../config/index.js';
 import { Gateway } from '../gateway/index.js';
 import { createRedisBanReplication } from '../cluster/index.js';
 import { BanTable, type BanChange } from '../ddos/index.js';
@@ -77,6 +77,17 @@ function ask<T extends FromWorker>(worker: Worker, msg: ToWorker & { seq: number
     worker.on('message', onMessage);
     worker.send(msg);
   });
+}
+
+/**
+ * Node flags for the workers: the primary's own, plus the configured V8 old-space limit unless node was already
+ * given one (on its command line or in NODE_OPTIONS, which workers inherit).
+ */
+export function workerExecArgv(loaded: LoadedConfig, execArgv: readonly string[], nodeOptions = ''): string[] {
+  const given = [...execArgv, ...nodeOptions.split(/\s+/)].some((a) => /^--max[-_]old[-_]space[-_]size(=|$)/.test(a));
+  if (given) return [...execArgv];
+  const mib = Math.max(64, Math.floor(toBytes(loaded.config.worker_heap_limit ?? '1GiB') / 1048576));
+  return [...execArgv, `--max-old-space-size=${mib}`];
 }
 
 /** Behind trusted proxies the TCP peer is a proxy: hashing it would give one worker the whole node. */
@@ -294,6 +305,7 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 
+  cluster.setupPrimary({ execArgv: workerExecArgv(loaded, process.execArgv, process.env.NODE_OPTIONS) });
   // Workers last: by now a signal is handled and /readyz answers (503 until a worker is ready).
   await Promise.all(Array.from({ length: workers }, (_, slot) => fork(slot)));
   // Accept only once every worker is ready, so no client starts on a stand-in worker.
