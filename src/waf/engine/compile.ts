@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import type { Directive, SecLangProblem, VariableSpec } from '../seclang/types.js';
 import { applyActions, emptyFields, keyMatcher, parseIdRanges, type ActionFields } from './compile-actions.js';
 import { compileOperator } from './operators.js';
+import { UnionMemo } from './hit-union.js';
 import { attachPrefilters, type Dependents } from './prefilter.js';
 import { LONG_MEMO_CHARS, ValueMemo } from './memo.js';
 import { COLLECTIONS, ConstantValues, type Derived } from './variables.js';
@@ -47,6 +48,8 @@ export interface RuleSet {
   /** The same for values up to LONG_MEMO_CHARS (a page served again and again), with few entries. */
   readonly longDerivedMemo: ValueMemo<Derived[]>;
   readonly constants: ConstantValues;
+  /** Per unit slot (Rule.unitIds), the last union of prefilter answers and what it was made of: see UnionMemo. */
+  unitUnions: UnionMemo;
   /** Accepted but worth saying at start, e.g. an operator Bulwark does not implement yet. */
   readonly warnings: readonly string[];
   /**
@@ -155,6 +158,7 @@ export function compileRuleSet(directives: readonly Directive[], base?: Partial<
   const attached = attachPrefilters(ruleSet.programs);
   ruleSet.dependents = attached.dependents;
   ruleSet.slots = attached.slots;
+  ruleSet.unitUnions = new UnionMemo(attached.slots.units);
   return { ok: true, ruleSet };
 }
 
@@ -225,6 +229,7 @@ function buildRule(
     unitIds: [],
     unitTargetIds: [],
     opSlot: -1,
+    txKey: undefined,
     idIndex: -1,
     setvars: own.setvars,
     ctls: own.ctls,
@@ -242,8 +247,18 @@ function buildRule(
     skip: own.skip ?? 0,
     skipAfter: own.skipAfter,
   };
+  rule.txKey = plainTxKey(rule);
   if (disruptive === 'block' && rule.disruptive === 'block') rule.disruptive = 'pass';
   return { rule, continues: own.chain === true };
+}
+
+/** See Rule.txKey. */
+function plainTxKey(rule: Rule): string | undefined {
+  if (rule.targets.length !== 1 || rule.exclusions.length > 0 || rule.transforms.length > 0 || rule.multiMatch) {
+    return undefined;
+  }
+  const t = rule.targets[0]!;
+  return t.variable === 'TX' && !t.count && t.regex === undefined ? t.key : undefined;
 }
 
 /** The names as written in the source (internalized strings): compares and lookups by name then go by pointer. */
@@ -384,6 +399,7 @@ function layout(
     derivedMemo: new ValueMemo(4096),
     longDerivedMemo: new ValueMemo(64, LONG_MEMO_CHARS),
     constants: new ConstantValues(),
+    unitUnions: new UnionMemo(0),
     idsByTag,
     idCount: idIndexes.size,
   };

@@ -6,7 +6,7 @@ import { expand } from './macros.js';
 import type { OperatorContext, OperatorMatch } from './operators.js';
 import { isMarker, SEVERITY_NAMES, type Ctl, type Phase, type Rule } from './rule.js';
 import type { RuleSet } from './compile.js';
-import type { ValueView, VarValue, VariableSource } from './variables.js';
+import { WALK, type ValueView, type VarValue, type VariableSource } from './variables.js';
 
 export interface MatchRecord {
   readonly id: number;
@@ -33,6 +33,11 @@ export interface Interruption {
 export interface EvalContext extends OperatorContext, VariableSource {
   readonly ruleSet: RuleSet;
   isRemoved(rule: Rule): boolean;
+  /**
+   * The one value of a rule with a txKey: undefined when TX has no such key, WALK when a ctl removed targets from
+   * the rule (the general path then applies them).
+   */
+  txValue(rule: Rule): VarValue | undefined | typeof WALK;
   /** The (name, value) pairs the rule's targets name now, shared with rules that read the same variables. */
   viewFor(rule: Rule): ValueView;
   /** Value i of the view through the rule's transformation chain, computed once per (value, chain). */
@@ -124,6 +129,11 @@ function evaluateChain(ctx: EvalContext, head: Rule): boolean {
 }
 
 export function evaluateRule(ctx: EvalContext, rule: Rule): boolean {
+  if (rule.txKey !== undefined) {
+    const v = ctx.txValue(rule);
+    if (v === undefined) return false;
+    if (v !== WALK) return tryValue(ctx, rule, v, v.value, rule.operator.run(ctx, v.value, rule.capture), false);
+  }
   const op = rule.operator;
   const filtered = rule.prefilter !== undefined;
   // Most rules on most requests stop here: the prefilter found their pattern in none of the values.

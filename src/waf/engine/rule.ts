@@ -92,6 +92,12 @@ export interface Rule {
   unitTargetIds: readonly number[];
   /** Where a pure operator's answers are kept with each value's derived forms for this rule's chain; -1: not kept. */
   opSlot: number;
+  /**
+   * The lower-cased key when the rule reads one TX variable as it is (no transformation, exclusion or count): a
+   * paranoia-level gate, a setup default or an anomaly-score check. CRS runs some 170 of them a request; they are
+   * answered straight from the TX store. Undefined otherwise.
+   */
+  txKey: string | undefined;
   /** The rule's id numbered densely at load (chain links share their head's); -1 before. */
   idIndex: number;
   setvars: readonly SetVar[];

@@ -10,7 +10,7 @@ import { expand, type MacroRef } from './macros.js';
 import { addCookies, decodePercent, processBody, processorFor, splitUri } from './request-data.js';
 import type { RequestInfo, ResponseInfo } from './request-data.js';
 import type { BodyProcessor, Ctl, EngineMode, Exclusion, Phase, Rule } from './rule.js';
-import type { ConstantValues, ValueView, VarValue } from './variables.js';
+import { WALK, type ConstantValues, type ValueView, type VarValue } from './variables.js';
 import type { OperatorMatch } from './operators.js';
 import { ValueViews } from './views.js';
 
@@ -300,6 +300,12 @@ export class Transaction implements EvalContext {
 
   viewFor(rule: Rule): ValueView {
     return this.values.viewFor(rule);
+  }
+
+  txValue(rule: Rule): VarValue | undefined | typeof WALK {
+    if (this.runtimeExclusions(rule) !== undefined) return WALK;
+    const e = this.tx.entry(rule.txKey!);
+    return e === undefined ? undefined : (e.seen ??= { name: `TX:${e.key}`, value: e.value });
   }
 
   transformedAt(rule: Rule, view: ValueView, i: number): string {

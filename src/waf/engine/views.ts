@@ -3,9 +3,10 @@
  * (a list through one transformation chain), transformed forms, prefilter answers per view and per target, and
  * answers of pure operators. Request data changes only between phases; `forget` drops what read a changed variable.
  */
+import { HitUnion } from './hit-union.js';
 import { LONG_MEMO_CHARS } from './memo.js';
 import type { OperatorContext, OperatorMatch } from './operators.js';
-import { hasPattern, NO_PATTERNS, type Dependents, type PatternBits, type RegexPrefilter } from './prefilter.js';
+import { hasPattern, type Dependents, type PatternBits, type RegexPrefilter } from './prefilter.js';
 import { toSubject } from './regex.js';
 import type { RuleSet } from './compile.js';
 import type { Exclusion, Rule } from './rule.js';
@@ -197,7 +198,7 @@ export class ValueViews {
       union.add(this.hitsOf(rule, v));
       if (union.unknown) return null;
     }
-    return union.bits ?? false;
+    return union.bits(this.ruleSet.unitUnions, rule.unitIds[t]!) ?? false;
   }
 
   /** The prefilter's answer for one value through the rule's chain, kept with the value's derived forms. */
@@ -234,8 +235,9 @@ export class ValueViews {
     const union = this.union.reset();
     for (let i = 0; i < values.length; i++) union.add((hits[i] = this.hitsOf(rule, values[i]!)));
     view.hits = hits;
-    view.anyHits = union.unknown || union.bits !== undefined;
-    view.union = union.unknown ? null : (union.bits ?? null);
+    const bits = union.unknown ? undefined : union.bits();
+    view.anyHits = union.unknown || bits !== undefined;
+    view.union = bits ?? null;
   }
 
   operatorRun(rule: Rule, value: string): OperatorMatch | null {
@@ -297,40 +299,6 @@ export class ValueViews {
     this.setMatches.clear();
     this.subjects.clear();
     this.transforms.clear();
-  }
-}
-
-/**
- * Or-s prefilter answers together. Answers are never written once made, so the first one is shared and a copy is
- * made only when a second must be or-ed in; `unknown` once a Set gave up on a value (its patterns must all run).
- */
-class HitUnion {
-  bits: PatternBits | undefined;
-  unknown = false;
-  private owned = false;
-
-  reset(): this {
-    this.bits = undefined;
-    this.unknown = false;
-    this.owned = false;
-    return this;
-  }
-
-  add(h: PatternBits | null): void {
-    if (h === NO_PATTERNS || this.unknown) return;
-    if (h === null) {
-      this.unknown = true;
-      return;
-    }
-    if (this.bits === undefined) {
-      this.bits = h;
-      return;
-    }
-    if (!this.owned) {
-      this.bits = Uint32Array.from(this.bits);
-      this.owned = true;
-    }
-    for (let w = 0; w < h.length; w++) this.bits[w]! |= h[w]!;
   }
 }
 
