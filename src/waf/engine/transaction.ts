@@ -41,8 +41,11 @@ export class Transaction implements EvalContext {
   private removedMsgs = new Set<string>();
   private exclusionsById = new Map<number, Exclusion[]>();
   private tagExclusions: { tag: string; exclusion: Exclusion }[] = [];
-  /** Per rule id (by idIndex), the runtime exclusions above merged (false: none); emptied whenever a ctl adds one. */
-  private exclusionCache?: (readonly Exclusion[] | false | undefined)[];
+  /**
+   * Per rule idIndex, the runtime exclusions above merged (false: none); emptied whenever a ctl adds one. A Map: a
+   * request's ctls touch a few dozen rules of hundreds.
+   */
+  private exclusionCache?: Map<number, readonly Exclusion[] | false>;
   /** By idIndex, 1 for the rules whose tags a ctl:ruleRemoveTargetByTag named (see RuleSet.idsByTag). */
   private tagExcluded?: Uint8Array;
   private readonly scalarValues = new Map<string, VarValue>();
@@ -399,7 +402,7 @@ export class Transaction implements EvalContext {
         this.removedMsgs.add(ctl.msg);
         break;
       case 'remove-target-by-id':
-        this.exclusionCache?.fill(undefined);
+        this.exclusionCache?.clear();
         for (const [lo, hi] of ctl.ranges) {
           for (let id = lo; id <= hi && id - lo < 100000; id++) {
             const list = this.exclusionsById.get(id) ?? [];
@@ -409,7 +412,7 @@ export class Transaction implements EvalContext {
         }
         break;
       case 'remove-target-by-tag':
-        this.exclusionCache?.fill(undefined);
+        this.exclusionCache?.clear();
         this.tagExclusions.push({ tag: ctl.tag, exclusion: ctl.exclusion });
         this.tagExcluded ??= new Uint8Array(this.ruleSet.idCount);
         for (const index of this.ruleSet.idsByTag.get(ctl.tag) ?? []) this.tagExcluded[index] = 1;
@@ -447,8 +450,8 @@ export class Transaction implements EvalContext {
     if (this.exclusionsById.size === 0 && (this.tagExcluded === undefined || this.tagExcluded[rule.idIndex] !== 1)) {
       return undefined;
     }
-    this.exclusionCache ??= new Array<readonly Exclusion[] | false | undefined>(this.ruleSet.idCount).fill(undefined);
-    const cached = this.exclusionCache[rule.idIndex];
+    this.exclusionCache ??= new Map();
+    const cached = this.exclusionCache.get(rule.idIndex);
     if (cached !== undefined) return cached === false ? undefined : cached;
     const ruleId = rule.id;
     const byId = this.exclusionsById.get(ruleId);
@@ -462,7 +465,7 @@ export class Transaction implements EvalContext {
       }
     }
     const out = merged ?? byId;
-    this.exclusionCache[rule.idIndex] = out ?? false;
+    this.exclusionCache.set(rule.idIndex, out ?? false);
     return out;
   }
 
