@@ -5,7 +5,7 @@
  */
 import client from 'prom-client';
 import { CONTINUE, end, type Exchange, type Outcome, type Stage, type Step } from '../pipeline/index.js';
-import { recordEvent } from '../observability/index.js';
+import { batchedCounter, recordEvent, type CountChild } from '../observability/index.js';
 import type { Interruption, MatchRecord } from './engine/evaluate.js';
 import type { Transaction } from './engine/transaction.js';
 import { maskSecrets } from './mask.js';
@@ -36,9 +36,13 @@ export const wafMetrics = {
 
 const BLOCKED_DETAIL = 'The request was blocked by the web application firewall.';
 
+type RequestOutcome = 'passed' | 'detected' | 'blocked';
+
 export class WafStage implements Stage {
   readonly name = 'waf';
   readonly holdsRequestBody: boolean;
+  /** Per route, the request counters by outcome, bound once (labels() would hash its values on every request). */
+  private readonly counters = new Map<string, Record<RequestOutcome, CountChild>>();
 
   constructor(
     private readonly waf: Waf,
@@ -131,8 +135,7 @@ export class WafStage implements Stage {
     const tx = state.tx;
     tx.processLogging();
     const blocked = tx.interruption !== undefined;
-    const outcomeLabel = blocked ? 'blocked' : tx.matches.length ? 'detected' : 'passed';
-    wafMetrics.requests.labels(x.route, outcomeLabel).inc();
+    this.countRequest(x.route, blocked ? 'blocked' : tx.matches.length ? 'detected' : 'passed');
     if (tx.matches.length === 0 && tx.errors.length === 0 && !blocked) return;
     const action = blocked ? 'blocked' : 'detected';
     for (const m of tx.matches) wafMetrics.ruleMatches.labels(String(m.id), action).inc();
@@ -150,6 +153,16 @@ export class WafStage implements Stage {
       matches: tx.matches.map(eventMatch),
       errors: tx.errors,
     });
+  }
+
+  private countRequest(route: string, outcome: RequestOutcome): void {
+    let byOutcome = this.counters.get(route);
+    if (!byOutcome) {
+      const child = (o: RequestOutcome) => batchedCounter(wafMetrics.requests, route, o);
+      byOutcome = { passed: child('passed'), detected: child('detected'), blocked: child('blocked') };
+      this.counters.set(route, byOutcome);
+    }
+    byOutcome[outcome].inc();
   }
 }
 

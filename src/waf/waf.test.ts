@@ -78,6 +78,11 @@ test('an attack is refused with 403 and a problem body holding the request id; a
   assert.equal(problem.request_id, bad.headers['x-request-id']);
   const good = await request(`${gw.url}/?q=hello`, { headers: { host: 'example.com' } });
   assert.equal(good.status, 200);
+  const metrics = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+  const count = (outcome: string) =>
+    Number(new RegExp(`bulwark_waf_requests_total\\{route="all",outcome="${outcome}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+  assert.ok(count('blocked') >= 1, metrics.split('\n').filter((l) => l.includes('waf_requests')).join('\n'));
+  assert.ok(count('passed') >= 1);
 });
 
 test("libinjection's detectors block a plain SQL injection and XSS at paranoia level 1 (942100, 941100)", async () => {
