@@ -75,7 +75,10 @@ test('workers run with the configured V8 heap limit, unless node was given its o
     assert.ok(argv.includes('--max-old-space-size=768'), argv.join(' '));
   }
   const loaded = { config: { worker_heap_limit: '2GiB' } } as unknown as LoadedConfig;
-  assert.deepEqual(workerExecArgv(loaded, ['--enable-source-maps']), ['--enable-source-maps', '--max-old-space-size=2048']);
+  assert.deepEqual(workerExecArgv(loaded, ['--enable-source-maps']), [
+    '--enable-source-maps',
+    '--max-old-space-size=2048',
+  ]);
   assert.deepEqual(workerExecArgv(loaded, ['--max-old-space-size=300']), ['--max-old-space-size=300']);
   assert.deepEqual(workerExecArgv(loaded, [], '--trace-warnings --max_old_space_size=300'), []);
   const defaults = { config: {} } as unknown as LoadedConfig;

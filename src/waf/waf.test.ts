@@ -80,8 +80,16 @@ test('an attack is refused with 403 and a problem body holding the request id; a
   assert.equal(good.status, 200);
   const metrics = await (await fetch(`${gw.adminUrl}/metrics`)).text();
   const count = (outcome: string) =>
-    Number(new RegExp(`bulwark_waf_requests_total\\{route="all",outcome="${outcome}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
-  assert.ok(count('blocked') >= 1, metrics.split('\n').filter((l) => l.includes('waf_requests')).join('\n'));
+    Number(
+      new RegExp(`bulwark_waf_requests_total\\{route="all",outcome="${outcome}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0,
+    );
+  assert.ok(
+    count('blocked') >= 1,
+    metrics
+      .split('\n')
+      .filter((l) => l.includes('waf_requests'))
+      .join('\n'),
+  );
   assert.ok(count('passed') >= 1);
 });
 
