@@ -91,35 +91,65 @@ export function sqlHexDecode(s: string): string {
   return s.replace(/0x((?:[0-9a-fA-F]{2})+)/gi, (_, hex: string) => hexDecode(hex));
 }
 
-/** An escape decoded at a backslash: the text it stands for and how many chars after the backslash it used. */
-type Escape = readonly [string, number] | undefined;
+/** What an escape at a backslash stands for: one character code, and how many chars after the backslash it used. */
+interface Escape {
+  code: number;
+  used: number;
+}
 
-/** Walks `s`; at each backslash `decode` says what the escape means, or undefined to keep the backslash as it is. */
-function decodeEscapes(s: string, decode: (s: string, at: number) => Escape): string {
+/** Fills `e` and says true when the backslash at `at` starts an escape; false keeps the backslash as it is. */
+type EscapeDecoder = (s: string, at: number, e: Escape) => boolean;
+
+function found(e: Escape, code: number, used: number): true {
+  e.code = code;
+  e.used = used;
+  return true;
+}
+
+/**
+ * Walks `s`, decoding at each backslash. Byte strings, the usual case, decode into a byte buffer (an escape never
+ * makes the text longer): a value of 64 KiB of backslashes used to be rebuilt one appended character at a time.
+ */
+function decodeEscapes(s: string, decode: EscapeDecoder): string {
   if (!s.includes('\\')) return s;
+  const out = Buffer.allocUnsafe(s.length);
+  const e: Escape = { code: 0, used: 0 };
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 92 && i + 1 < s.length && decode(s, i, e)) {
+      if (e.code > 0xff) return decodeEscapesWide(s, decode);
+      out[n++] = e.code;
+      i += e.used;
+    } else if (c > 0xff) return decodeEscapesWide(s, decode);
+    else out[n++] = c;
+  }
+  return out.toString('latin1', 0, n);
+}
+
+/** The same for a string holding characters above 0xFF (not a byte string). */
+function decodeEscapesWide(s: string, decode: EscapeDecoder): string {
+  const e: Escape = { code: 0, used: 0 };
   let out = '';
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
-    const escape = c === '\\' && i + 1 < s.length ? decode(s, i) : undefined;
-    if (escape) {
-      out += escape[0];
-      i += escape[1];
+    if (c === '\\' && i + 1 < s.length && decode(s, i, e)) {
+      out += String.fromCharCode(e.code);
+      i += e.used;
     } else out += c;
   }
   return out;
 }
 
 /** `\xHH` at `at`. */
-function hexEscape(s: string, at: number): Escape {
+function hexEscape(s: string, at: number, e: Escape): boolean {
   const n = s[at + 1];
-  if ((n === 'x' || n === 'X') && isHex(s, at + 2) && isHex(s, at + 3))
-    return [String.fromCharCode(hexAt(s, at + 2, 2)), 3];
-  return undefined;
+  return (n === 'x' || n === 'X') && isHex(s, at + 2) && isHex(s, at + 3) && found(e, hexAt(s, at + 2, 2), 3);
 }
 
 /** `\O`, `\OO`, `\OOO` at `at`; JavaScript stops before the value passes 0xFF, C keeps the low byte. */
-function octalEscape(s: string, at: number, stopAtByte: boolean): Escape {
-  if (!(s[at + 1]! >= '0' && s[at + 1]! <= '7')) return undefined;
+function octalEscape(s: string, at: number, stopAtByte: boolean, e: Escape): boolean {
+  if (!(s[at + 1]! >= '0' && s[at + 1]! <= '7')) return false;
   let j = at + 1;
   let v = 0;
   while (j < s.length && j < at + 4 && s[j]! >= '0' && s[j]! <= '7') {
@@ -128,35 +158,36 @@ function octalEscape(s: string, at: number, stopAtByte: boolean): Escape {
     v = next;
     j++;
   }
-  return [String.fromCharCode(v & 0xff), j - 1 - at];
+  return found(e, v & 0xff, j - 1 - at);
 }
 
-const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
-  a: '\x07',
-  b: '\b',
-  f: '\f',
-  n: '\n',
-  r: '\r',
-  t: '\t',
-  v: '\v',
+const SIMPLE_ESCAPES: Readonly<Record<string, number>> = {
+  a: 0x07,
+  b: 0x08,
+  f: 0x0c,
+  n: 0x0a,
+  r: 0x0d,
+  t: 0x09,
+  v: 0x0b,
 };
 
 /** JavaScript escapes: \xHH, \uHHHH, octal \OOO, the single-letter escapes, and `\c` meaning `c`. */
 export function jsDecode(s: string): string {
-  return decodeEscapes(s, (str, at) => {
+  return decodeEscapes(s, (str, at, e) => {
     const n = str[at + 1]!;
-    if ((n === 'u' || n === 'U') && isHex4(str, at + 2)) return [String.fromCharCode(narrow(hexAt(str, at + 2, 4))), 5];
-    return hexEscape(str, at) ?? octalEscape(str, at, true) ?? [SIMPLE_ESCAPES[n] ?? n, 1];
+    if ((n === 'u' || n === 'U') && isHex4(str, at + 2)) return found(e, narrow(hexAt(str, at + 2, 4)), 5);
+    return hexEscape(str, at, e) || octalEscape(str, at, true, e) || found(e, SIMPLE_ESCAPES[n] ?? n.charCodeAt(0), 1);
   });
 }
 
 /** ANSI C escapes (\a \b \f \n \r \t \v \\ \? \' \" \xHH \OOO); unknown escapes keep their backslash. */
 export function escapeSeqDecode(s: string): string {
-  return decodeEscapes(s, (str, at) => {
+  return decodeEscapes(s, (str, at, e) => {
     const n = str[at + 1]!;
-    const simple = SIMPLE_ESCAPES[n] ?? (n === '\\' || n === '?' || n === "'" || n === '"' ? n : undefined);
-    if (simple !== undefined) return [simple, 1];
-    return hexEscape(str, at) ?? octalEscape(str, at, false);
+    const simple = SIMPLE_ESCAPES[n];
+    if (simple !== undefined) return found(e, simple, 1);
+    if (n === '\\' || n === '?' || n === "'" || n === '"') return found(e, n.charCodeAt(0), 1);
+    return hexEscape(str, at, e) || octalEscape(str, at, false, e);
   });
 }
 
