@@ -230,6 +230,7 @@ function buildRule(
     unitTargetIds: [],
     opSlot: -1,
     txKey: undefined,
+    txCount: false,
     idIndex: -1,
     setvars: own.setvars,
     ctls: own.ctls,
@@ -248,6 +249,7 @@ function buildRule(
     skipAfter: own.skipAfter,
   };
   rule.txKey = plainTxKey(rule);
+  rule.txCount = rule.txKey !== undefined && rule.targets[0]!.count;
   if (disruptive === 'block' && rule.disruptive === 'block') rule.disruptive = 'pass';
   return { rule, continues: own.chain === true };
 }
@@ -258,7 +260,7 @@ function plainTxKey(rule: Rule): string | undefined {
     return undefined;
   }
   const t = rule.targets[0]!;
-  return t.variable === 'TX' && !t.count && t.regex === undefined ? t.key : undefined;
+  return t.variable === 'TX' && t.regex === undefined ? t.key : undefined;
 }
 
 /** The names as written in the source (internalized strings): compares and lookups by name then go by pointer. */

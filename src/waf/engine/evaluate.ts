@@ -34,8 +34,8 @@ export interface EvalContext extends OperatorContext, VariableSource {
   readonly ruleSet: RuleSet;
   isRemoved(rule: Rule): boolean;
   /**
-   * The one value of a rule with a txKey: undefined when TX has no such key, WALK when a ctl removed targets from
-   * the rule (the general path then applies them).
+   * The one value of a rule with a txKey (its count with txCount): undefined when TX has no such key, WALK when a
+   * ctl removed targets from the rule (the general path then applies them).
    */
   txValue(rule: Rule): VarValue | undefined | typeof WALK;
   /** The (name, value) pairs the rule's targets name now, shared with rules that read the same variables. */

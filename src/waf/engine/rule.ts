@@ -93,11 +93,13 @@ export interface Rule {
   /** Where a pure operator's answers are kept with each value's derived forms for this rule's chain; -1: not kept. */
   opSlot: number;
   /**
-   * The lower-cased key when the rule reads one TX variable as it is (no transformation, exclusion or count): a
-   * paranoia-level gate, a setup default or an anomaly-score check. CRS runs some 170 of them a request; they are
-   * answered straight from the TX store. Undefined otherwise.
+   * The lower-cased key when the rule reads one TX variable as it is, or counts it (`&TX:key`), with no
+   * transformation or exclusion: a paranoia-level gate, a setup default or an anomaly-score check. CRS runs some
+   * 200 of them a request; they are answered straight from the TX store. Undefined otherwise.
    */
   txKey: string | undefined;
+  /** With txKey: the rule reads `&TX:key` (0 or 1), not the value. */
+  txCount: boolean;
   /** The rule's id numbered densely at load (chain links share their head's); -1 before. */
   idIndex: number;
   setvars: readonly SetVar[];

@@ -308,6 +308,7 @@ export class Transaction implements EvalContext {
   txValue(rule: Rule): VarValue | undefined | typeof WALK {
     if (this.runtimeExclusions(rule) !== undefined) return WALK;
     const e = this.tx.entry(rule.txKey!);
+    if (rule.txCount) return this.ruleSet.constants.count('TX', e === undefined ? 0 : 1);
     return e === undefined ? undefined : (e.seen ??= { name: `TX:${e.key}`, value: e.value });
   }
 
