@@ -269,3 +269,27 @@ SecRule ARGS "@rx e" "id:5,phase:2,t:nosuch"`,
     'rules.conf:6: t:nosuch: unknown transformation',
   ]);
 });
+
+test('rules on one TX variable (txKey): value, count, MATCHED_VAR, and a target removed by a ctl', () => {
+  const rs = ruleSet(`
+SecRule &TX:limit "@eq 0" "id:30,phase:1,pass,nolog,setvar:tx.limit=3"
+SecRule &TX:limit "@eq 1" "id:31,phase:1,pass,nolog,setvar:tx.seen_count=1"
+SecRule TX:limit "@ge 3" "id:32,phase:1,pass,log,msg:'%{MATCHED_VAR_NAME}=%{MATCHED_VAR}'"
+SecRule TX:missing "!@eq 1" "id:33,phase:1,pass,log,msg:'missing'"
+SecRule REQUEST_FILENAME "@streq /off" "id:34,phase:1,pass,nolog,ctl:ruleRemoveTargetById=35;TX:limit"
+SecRule TX:limit "@eq 3" "id:35,phase:1,pass,log,msg:'still seen'"
+`);
+  const on = run(rs, get('/on'));
+  assert.equal(on.txStore.get('seen_count'), '1');
+  assert.deepEqual(
+    on.matches.map((m) => [m.id, m.msg]),
+    [
+      [32, 'TX:limit=3'],
+      [35, 'still seen'],
+    ],
+  );
+  assert.deepEqual(
+    run(rs, get('/off')).matches.map((m) => m.id),
+    [32],
+  );
+});
