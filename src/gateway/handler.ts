@@ -30,6 +30,7 @@ export interface HandlerContext {
   isDraining(): boolean;
 }
 
+const NO_BODY = new Uint8Array(0);
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
 /** Header block size, and how many Host headers it has (RFC 9112 §3.2: exactly one in HTTP/1.1). One pass. */
@@ -260,6 +261,14 @@ export function createRequestHandler(ctx: HandlerContext) {
       const pipeline = r.pipeline;
       const noBody = length === 0 || (length < 0 && !chunked);
       if (noBody && !pipeline.hasRequestBodyHooks) return send(r, null, true);
+      if (noBody) {
+        // Nothing to wait for: the body hooks see the empty body now, not after a trip through the request stream.
+        const step = pipeline.onRequestBody(x, NO_BODY, true);
+        if (step instanceof Promise) step.then((v) => (v.kind === 'end' ? refuse(v) : send(r, null, true)), fail);
+        else if (step.kind === 'end') refuse(step);
+        else send(r, null, true);
+        return;
+      }
       if (pipeline.holdsRequestBody) {
         heldBody(req, r.bodyLimit, x, pipeline).then((b) => send(r, b, true), fail);
       } else if (pipeline.hasRequestBodyHooks || length < 0) {
