@@ -11,7 +11,8 @@
  */
 export const LONG_MEMO_CHARS = 8192;
 
-export class ValueMemo<T> {
+/** `T` never includes undefined: a miss is told by it, without a second lookup. */
+export class ValueMemo<T extends NonNullable<unknown> | null> {
   private map = new Map<string, T>();
   /**
    * Hashes of values seen once: an answer is kept only for a value seen before (admission on the second sighting,
@@ -32,14 +33,14 @@ export class ValueMemo<T> {
   get(value: string, compute: (value: string) => T): T {
     if (value.length > this.maxKeyLength) return compute(value);
     let out = this.map.get(value);
-    if (out === undefined && !this.map.has(value)) {
+    if (out === undefined) {
       out = compute(value);
       if (this.seenBefore(value)) {
         if (this.map.size >= this.capacity) this.map = new Map();
         this.map.set(value, out);
       }
     }
-    return out as T;
+    return out;
   }
 
   /** Two slots per hash: two values that share one slot would otherwise evict each other forever. */

@@ -197,11 +197,17 @@ export function toInt(text: string): number {
   return Number.isNaN(n) ? 0 : n;
 }
 
+/**
+ * A match whose groups nobody reads: the rule does not capture. CRS's paranoia-level gates and score checks match
+ * on every request; they share this instead of each allocating `[value]`.
+ */
+const UNCAPTURED: OperatorMatch = Object.freeze(['']);
+
 function numericOp(arg: Template, test: (value: number, arg: number) => boolean): Run {
   const constant = typeof arg === 'string' ? toInt(arg) : undefined;
-  return (ctx, value) => {
+  return (ctx, value, capture) => {
     const a = constant ?? toInt(expand(arg, ctx));
-    return test(toInt(value), a) ? [value] : null;
+    return test(toInt(value), a) ? (capture ? [value] : UNCAPTURED) : null;
   };
 }
 
