@@ -228,6 +228,7 @@ function buildRule(
     unionId: -1,
     unitIds: [],
     unitTargetIds: [],
+    fastReject: false,
     opSlot: -1,
     txKey: undefined,
     txCount: false,

@@ -49,6 +49,8 @@ export interface EvalContext extends OperatorContext, VariableSource {
    * from what an earlier rule with the same targets and chain found, without resolving the values again.
    */
   mayMatchAnyTarget(rule: Rule): boolean;
+  /** False when the per-target superset answers rule out the rule's pattern (see Rule.fastReject). */
+  unitsMayMatch(rule: Rule): boolean;
   /** False when the prefilter Set rules out a match on value i of the view. */
   mayMatchAt(rule: Rule, view: ValueView, i: number): boolean;
   operatorRun(rule: Rule, value: string): OperatorMatch | null;
@@ -75,6 +77,8 @@ export function runPhase(ctx: EvalContext, phase: Phase): PhaseOutcome {
   const jumps = ctx.ruleSet.jumps[phase]!;
   for (let i = 0; i < program.length; i++) {
     const entry = program[i]!;
+    // Most rules on most requests stop here (see Rule.fastReject); markers have no such field.
+    if ((entry as Rule).fastReject === true && !ctx.unitsMayMatch(entry as Rule)) continue;
     if (isMarker(entry) || ctx.isRemoved(entry)) continue;
     ctx.currentRule = entry;
     if (!evaluateChain(ctx, entry)) continue;

@@ -198,6 +198,8 @@ export function attachPrefilters(programs: readonly (readonly ProgramEntry[])[])
     }
     r.unitIds = unitIds;
     r.unitTargetIds = unitTargetIds;
+    r.fastReject =
+      r.prefilter !== undefined && !r.operator.negated && !r.multiMatch && !r.isChainLink && unitIds.length > 0;
   }
   const slots = {
     targets: signatures.size,

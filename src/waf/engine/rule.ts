@@ -90,6 +90,12 @@ export interface Rule {
   unitIds: readonly number[];
   /** Per target, a slot for that target's values alone (no exclusions), shared by every chain. */
   unitTargetIds: readonly number[];
+  /**
+   * The per-target answers alone can rule the rule out (a prefiltered, plain `@rx` chain head): the phase walk asks
+   * them before anything else, and a rule they rule out costs one check. Removals and exclusions cannot make such a
+   * rule match, so they need not be looked at first.
+   */
+  fastReject: boolean;
   /** Where a pure operator's answers are kept with each value's derived forms for this rule's chain; -1: not kept. */
   opSlot: number;
   /**

@@ -316,6 +316,10 @@ export class Transaction implements EvalContext {
     return this.values.transformedAt(rule, view, i);
   }
 
+  unitsMayMatch(rule: Rule): boolean {
+    return this.values.unitsMayMatch(rule);
+  }
+
   mayMatchAnyTarget(rule: Rule): boolean {
     return this.values.mayMatchAnyTarget(rule);
   }

@@ -175,7 +175,7 @@ export class ValueViews {
     return union !== false && (union === null || hasPattern(union, rule.prefilterIndex));
   }
 
-  private unitsMayMatch(rule: Rule): boolean {
+  unitsMayMatch(rule: Rule): boolean {
     const ids = rule.unitIds;
     for (let t = 0; t < ids.length; t++) {
       let bits = this.units[ids[t]!];
