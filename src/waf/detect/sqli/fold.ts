@@ -4,6 +4,7 @@
  * operators go. The result is what libinjection fingerprints, so each rule here mirrors one of its folds.
  */
 import { asciiUpper, copyToken, lookupWord, newToken, T, type SqlLexer, type SqlToken } from './tokenizer.js';
+import { mayBeWord } from './words.js';
 
 /** Tokens in a fingerprint. */
 export const MAX_TOKENS = 5;
@@ -46,8 +47,11 @@ const MERGE_RIGHT = new Set<string>([...MERGE_LEFT, T.logic]);
 /** `GROUP` + `BY` → `GROUP BY` when the pair is itself a SQL phrase; true when merged into `a`. */
 function mergeWords(a: SqlToken, b: SqlToken): boolean {
   if (!MERGE_LEFT.has(a.type) || !MERGE_RIGHT.has(b.type)) return false;
+  const length = a.text.length + 1 + b.text.length;
+  if (length >= 32) return false;
+  // The phrase's first two characters are a's (or a's one and the space): most pairs stop here, unbuilt.
+  if (!mayBeWord(length, a.text.charCodeAt(0), a.text.length > 1 ? a.text.charCodeAt(1) : 32)) return false;
   const merged = `${a.text} ${b.text}`;
-  if (merged.length >= 32) return false;
   const type = lookupWord(merged);
   if (type === '') return false;
   a.type = type;
