@@ -9,8 +9,8 @@ import https from 'node:https';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeCert } from '../testing/certs.js';
-import { request, scratchDir, startOrigin, type TestOrigin } from '../testing/harness.js';
-import { freePort, startCli, waitFor, type Child } from '../testing/spawn.js';
+import { scratchDir, startOrigin, type TestOrigin } from '../testing/harness.js';
+import { freePort, startCli, waitReady, type Child } from '../testing/spawn.js';
 import { prefixHash, slotFor } from './balance.js';
 
 test('one slot per client prefix; a dead slot moves only its own clients', () => {
@@ -74,7 +74,7 @@ routes:
   );
   const child = startCli(file);
   children.push(child);
-  await waitFor(async () => (await request(`http://127.0.0.1:${admin}/readyz`)).status === 200, 20_000, 'ready');
+  await waitReady(child, `http://127.0.0.1:${admin}`);
   return {
     child,
     plain: `http://127.0.0.1:${plain}`,

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { request, scratchDir, startOrigin, type TestOrigin } from '../testing/harness.js';
 import type { LoadedConfig } from '../config/index.js';
 import { workerExecArgv } from './cluster.js';
-import { childPids, freePort, startCli, waitFor, type Child } from '../testing/spawn.js';
+import { childPids, freePort, startCli, waitFor, waitReady, type Child } from '../testing/spawn.js';
 
 const TOKEN = 'cluster-test-token-0123456789';
 let origin: TestOrigin;
@@ -43,7 +43,7 @@ before(async () => {
   file = join(scratchDir(), 'bulwark.yaml');
   writeFileSync(file, config(dataPort, adminPort));
   child = startCli(file);
-  await waitFor(async () => (await request(`${admin}/readyz`)).status === 200, 15_000, 'readiness');
+  await waitReady(child, admin);
   (child as { dataPort?: number }).dataPort = dataPort;
   (child as { adminPort?: number }).adminPort = adminPort;
 });

@@ -55,6 +55,27 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
+/**
+ * Waits until the child's admin API says ready (`/readyz` 200). Generous, since a loaded CI machine starting Node
+ * and Bulwark beside other tests can take many seconds; on a timeout the error carries what the child printed.
+ */
+export async function waitReady(child: Child, adminBase: string, timeoutMs = 45_000): Promise<void> {
+  try {
+    await waitFor(
+      async () => {
+        const res = await fetch(`${adminBase}/readyz`);
+        await res.arrayBuffer();
+        return res.status === 200;
+      },
+      timeoutMs,
+      'readiness',
+    );
+  } catch (e) {
+    const state = child.process.exitCode ?? child.process.signalCode ?? 'running';
+    throw new Error(`${(e as Error).message}; child ${state}; its last output:\n${child.log.slice(-20).join('\n')}`);
+  }
+}
+
 /** Child processes of a pid (the cluster workers of a primary). */
 export function childPids(pid: number): number[] {
   try {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request, scratchDir, startOrigin, type TestOrigin } from '../../testing/harness.js';
-import { childPids, freePort, startCli, waitFor, type Child } from '../../testing/spawn.js';
+import { childPids, freePort, startCli, waitFor, waitReady, type Child } from '../../testing/spawn.js';
 
 const TOKEN = 'bans-cluster-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
@@ -48,7 +48,7 @@ routes:
 `,
   );
   child = startCli(file);
-  await waitFor(async () => (await request(`${admin}/readyz`)).status === 200, 20_000, 'readiness');
+  await waitReady(child, admin);
   await waitFor(() => childPids(child.pid).length === 2, 10_000, 'two workers');
 });
 

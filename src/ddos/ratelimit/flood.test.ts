@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request, scratchDir, startOrigin, type TestOrigin } from '../../testing/harness.js';
-import { freePort, startCli, waitFor, type Child } from '../../testing/spawn.js';
+import { scratchDir, startOrigin, type TestOrigin } from '../../testing/harness.js';
+import { freePort, startCli, waitReady, type Child } from '../../testing/spawn.js';
 
 const RATE = 100;
 const BURST = 100;
@@ -43,7 +43,7 @@ routes:
 `,
   );
   child = startCli(file);
-  await waitFor(async () => (await request(`http://127.0.0.1:${admin}/readyz`)).status === 200, 15_000, 'ready');
+  await waitReady(child, `http://127.0.0.1:${admin}`);
 });
 
 after(async () => {
