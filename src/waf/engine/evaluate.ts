@@ -139,9 +139,11 @@ export function evaluateRule(ctx: EvalContext, rule: Rule): boolean {
     if (v !== WALK) return tryValue(ctx, rule, v, v.value, rule.operator.run(ctx, v.value, rule.capture), false);
   }
   const op = rule.operator;
-  const filtered = rule.prefilter !== undefined;
+  // A negated rule matches when its pattern does not: the prefilter would spare its run only on the rare value the
+  // pattern misses, and a Set scan of a value no other rule reads (REQUEST_LINE for 920100) costs ~10x the run.
+  const filtered = rule.prefilter !== undefined && !op.negated;
   // Most rules on most requests stop here: the prefilter found their pattern in none of the values.
-  if (filtered && !op.negated && !rule.multiMatch && !ctx.mayMatchAnyTarget(rule)) return false;
+  if (filtered && !rule.multiMatch && !ctx.mayMatchAnyTarget(rule)) return false;
   const view = ctx.viewFor(rule);
   const values = view.values;
   if (values.length === 0) return false;
