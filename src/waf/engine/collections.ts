@@ -5,8 +5,9 @@ export interface Entry {
   readonly key: string;
   /** Lower-cased key: selectors match case-insensitively. */
   readonly lkey: string;
-  readonly value: string;
-  /** What rules see of this entry, made once per transaction (see VarValue); set by the resolver. */
+  /** Changed in place only by VariableStore.set, which then drops `seen`. */
+  value: string;
+  /** What rules see of this entry, made once per value (see seenValue in variables.ts). */
   seen?: import('./variables.js').VarValue;
 }
 
@@ -21,7 +22,7 @@ export class Collection implements ReadableCollection {
   private readonly list: Entry[] = [];
 
   add(key: string, value: string): void {
-    this.list.push({ key, lkey: key.toLowerCase(), value });
+    this.list.push({ key, lkey: key.toLowerCase(), value, seen: undefined });
   }
 
   entries(): readonly Entry[] {
@@ -48,7 +49,12 @@ export class Collection implements ReadableCollection {
 /** TX, IP, GLOBAL: one value per key, keys case-insensitive, order of first setting kept. */
 export class VariableStore implements ReadableCollection {
   private readonly map = new Map<string, Entry>();
-  private cached: Entry[] | undefined;
+  /**
+   * The entries in order of first setting. CRS sets some 150 TX keys a request, most of them again and again (scores,
+   * captures), and reads the whole list through key selectors between the sets: an entry is changed in place and a
+   * new key appended, so the list is rebuilt only after a delete.
+   */
+  private list: Entry[] | undefined = [];
 
   get(lkey: string): string | undefined {
     return this.map.get(lkey)?.value;
@@ -61,8 +67,16 @@ export class VariableStore implements ReadableCollection {
   set(key: string, value: string): void {
     const lkey = key.toLowerCase();
     const prior = this.map.get(lkey);
-    this.map.set(lkey, { key: prior?.key ?? key, lkey, value });
-    this.cached = undefined;
+    if (prior !== undefined) {
+      if (prior.value !== value) {
+        prior.value = value;
+        prior.seen = undefined;
+      }
+      return;
+    }
+    const e: Entry = { key, lkey, value, seen: undefined };
+    this.map.set(lkey, e);
+    this.list?.push(e);
   }
 
   delete(key: string): void {
@@ -70,10 +84,10 @@ export class VariableStore implements ReadableCollection {
   }
 
   deleteLowerCased(lkey: string): void {
-    if (this.map.delete(lkey)) this.cached = undefined;
+    if (this.map.delete(lkey)) this.list = undefined;
   }
 
   entries(): readonly Entry[] {
-    return (this.cached ??= [...this.map.values()]);
+    return (this.list ??= [...this.map.values()]);
   }
 }

@@ -10,7 +10,7 @@ import { expand, type MacroRef } from './macros.js';
 import { addCookies, decodePercent, processBody, processorFor, splitUri } from './request-data.js';
 import type { RequestInfo, ResponseInfo } from './request-data.js';
 import type { BodyProcessor, Ctl, EngineMode, Exclusion, Phase, Rule } from './rule.js';
-import { WALK, type ConstantValues, type ValueView, type VarValue } from './variables.js';
+import { seenValue, WALK, type ConstantValues, type ValueView, type VarValue } from './variables.js';
 import type { OperatorMatch } from './operators.js';
 import { ValueViews } from './views.js';
 
@@ -309,7 +309,7 @@ export class Transaction implements EvalContext {
     if (this.runtimeExclusions(rule) !== undefined) return WALK;
     const e = this.tx.entry(rule.txKey!);
     if (rule.txCount) return this.ruleSet.constants.count('TX', e === undefined ? 0 : 1);
-    return e === undefined ? undefined : (e.seen ??= { name: `TX:${e.key}`, value: e.value });
+    return e === undefined ? undefined : seenValue('TX', e);
   }
 
   transformedAt(rule: Rule, view: ValueView, i: number): string {

@@ -215,14 +215,21 @@ export function singleValue(
     const e = col.entry(target.key);
     const keep = e !== undefined && !excludedBy(v, e, exclusions) && !excludedBy(v, e, runtime);
     if (target.count) return src.constants.count(v, keep ? 1 : 0);
-    // A TX entry is replaced, never changed, when its value changes: its VarValue can be made once and shared by
-    // every rule that reads it (CRS reads TX:detection_paranoia_level some 90 times a request).
-    return keep ? (e.seen ??= { name: `${v}:${e.key}`, value: e.value }) : undefined;
+    // CRS reads TX:detection_paranoia_level some 90 times a request: one VarValue serves them all.
+    return keep ? seenValue(v, e) : undefined;
   }
   if (v === 'UNCONDITIONAL') return src.constants.unconditional;
   // A scalar is excluded whole (`!REQUEST_FILENAME`, `ctl:ruleRemoveTargetByTag=...;REQUEST_FILENAME`).
   const value = namesScalar(v, exclusions) || namesScalar(v, runtime) ? undefined : src.scalarValue(v);
   return target.count ? src.constants.count(v, value === undefined ? 0 : 1) : value;
+}
+
+/**
+ * What rules see of one entry of a collection, made once per entry and value and shared by every rule that reads
+ * it; an entry whose value changes (TX) drops it.
+ */
+export function seenValue(variable: string, e: Entry): VarValue {
+  return (e.seen ??= { name: `${variable}:${e.key}`, value: e.value });
 }
 
 /** Appends the values of one target to `out`. */
@@ -247,7 +254,7 @@ export function resolveTarget(
     if (!keyMatches(target, e)) continue;
     if (excluding && (excludedBy(v, e, exclusions) || excludedBy(v, e, runtime))) continue;
     if (target.count) count++;
-    else out.push((e.seen ??= { name: `${v}:${e.key}`, value: e.value }));
+    else out.push(seenValue(v, e));
   }
   if (target.count) out.push(src.constants.count(v, count));
 }
