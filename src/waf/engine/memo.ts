@@ -11,6 +11,20 @@
  */
 export const LONG_MEMO_CHARS = 8192;
 
+/**
+ * The transaction the doorkeepers count sightings for. A request holds many values twice (REQUEST_URI and
+ * REQUEST_URI_RAW, ARGS:id and ARGS_GET:id): counted as two sightings, every unique id and URI was admitted, lived
+ * until the memo filled, and was promoted to the old generation on the way (about a third of the entries).
+ * Transactions interleave across awaits, so a sighting may be put down to a later transaction: an approximation of
+ * the same kind as the hashes'.
+ */
+let generation = 1;
+
+/** Called when a transaction starts: what its values repeat among themselves is not a second sighting. */
+export function startMemoGeneration(): void {
+  generation = generation === 0xffffffff ? 1 : generation + 1;
+}
+
 /** `T` never includes undefined: a miss is told by it, without a second lookup. */
 export class ValueMemo<T extends NonNullable<unknown> | null> {
   private map = new Map<string, T>();
@@ -22,12 +36,15 @@ export class ValueMemo<T extends NonNullable<unknown> | null> {
    * a sighting early, an overwritten slot admits it a sighting late: it is never wrong, only approximate.
    */
   private readonly seenOnce: Uint32Array;
+  /** The generation each slot of seenOnce was written in. */
+  private readonly seenIn: Uint32Array;
 
   constructor(
     private readonly capacity = 8192,
     private readonly maxKeyLength = 512,
   ) {
     this.seenOnce = new Uint32Array(2 ** Math.ceil(Math.log2(capacity * 2)));
+    this.seenIn = new Uint32Array(this.seenOnce.length);
   }
 
   get(value: string, compute: (value: string) => T): T {
@@ -49,9 +66,12 @@ export class ValueMemo<T extends NonNullable<unknown> | null> {
     const mask = this.seenOnce.length - 1;
     const a = h & mask;
     const b = (Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 0) & mask;
-    if (this.seenOnce[a] === h || this.seenOnce[b] === h) return true;
+    if (this.seenOnce[a] === h) return this.seenIn[a] !== generation;
+    if (this.seenOnce[b] === h) return this.seenIn[b] !== generation;
     this.seenOnce[a] = h;
     this.seenOnce[b] = h;
+    this.seenIn[a] = generation;
+    this.seenIn[b] = generation;
     return false;
   }
 }

@@ -8,6 +8,7 @@ import type { RuleSet } from './compile.js';
 import { runPhase, type EvalContext, type Interruption, type MatchRecord, type PhaseOutcome } from './evaluate.js';
 import { expand, type MacroRef } from './macros.js';
 import { addCookies, decodePercent, processBody, processorFor, splitUri } from './request-data.js';
+import { startMemoGeneration } from './memo.js';
 import type { RequestInfo, ResponseInfo } from './request-data.js';
 import type { BodyProcessor, Ctl, EngineMode, Exclusion, Phase, Rule } from './rule.js';
 import { seenValue, WALK, type ConstantValues, type ValueView, type VarValue } from './variables.js';
@@ -57,6 +58,7 @@ export class Transaction implements EvalContext {
     this.ruleSet = ruleSet;
     this.id = id;
     this.values = new ValueViews(ruleSet, this);
+    startMemoGeneration();
     this.mode = ruleSet.settings.mode;
     this.requestBodyAccess = ruleSet.settings.requestBodyAccess;
     this.responseBodyAccess = ruleSet.settings.responseBodyAccess;
