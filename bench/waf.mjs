@@ -42,16 +42,27 @@ function luaHeaders(headers) {
     .join(', ')} }`;
 }
 
+/**
+ * Each wrk thread runs the script in a Lua state of its own: numbered from `setup`, a thread counts from its own
+ * base, so no two requests carry the same id (with one counter per thread starting at 0, every id went out twice).
+ */
+const THREAD_IDS = `local threads = 0
+function setup(thread)
+  thread:set("base", threads * 10000000)
+  threads = threads + 1
+end
+`;
+
 /** wrk scripts: every request differs a little (an id), as real traffic does, so no cache sees one request twice. */
 function scripts(dir) {
   const get = join(dir, 'get.lua');
   writeFileSync(
     get,
-    `local n = 0
+    `${THREAD_IDS}local n = 0
 local headers = ${luaHeaders(BROWSER_HEADERS)}
 request = function()
   n = n + 1
-  return wrk.format("GET", "/catalog/item?id=" .. n .. "&color=blue&size=m", headers)
+  return wrk.format("GET", "/catalog/item?id=" .. (base + n) .. "&color=blue&size=m", headers)
 end
 `,
   );
@@ -64,11 +75,11 @@ end
   const pad = ' '.repeat(Math.max(0, 600 - template.length - 2));
   writeFileSync(
     post,
-    `local n = 0
+    `${THREAD_IDS}local n = 0
 local headers = { ["Host"] = "api.example.com", ["Content-Type"] = "application/json", ["Accept"] = "application/json", ["User-Agent"] = "shop-client/2.3" }
 request = function()
   n = n + 1
-  return wrk.format("POST", "/api/orders", headers, string.format('${template}${pad}', n))
+  return wrk.format("POST", "/api/orders", headers, string.format('${template}${pad}', base + n))
 end
 `,
   );
