@@ -6,7 +6,7 @@ import { expand } from './macros.js';
 import type { OperatorContext, OperatorMatch } from './operators.js';
 import { isMarker, SEVERITY_NAMES, type Ctl, type Phase, type Rule } from './rule.js';
 import type { RuleSet } from './compile.js';
-import { WALK, type ValueView, type VarValue, type VariableSource } from './variables.js';
+import { varValue, WALK, type ValueView, type VarValue, type VariableSource } from './variables.js';
 
 export interface MatchRecord {
   readonly id: number;
@@ -181,7 +181,7 @@ function tryValue(
   const hit = op.negated ? m === null : m !== null;
   if (!hit) return false;
   if (rule.capture && m && !op.negated) ctx.setCaptures(m);
-  ctx.recordMatch(value === v.value ? v : { name: v.name, value }, !matchedBefore);
+  ctx.recordMatch(value === v.value ? v : varValue(v.name, value), !matchedBefore);
   ctx.runSetVars(rule);
   return true;
 }

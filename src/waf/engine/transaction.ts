@@ -11,7 +11,7 @@ import { addCookies, decodePercent, processBody, processorFor, splitUri } from '
 import { startMemoGeneration } from './memo.js';
 import type { RequestInfo, ResponseInfo } from './request-data.js';
 import type { BodyProcessor, Ctl, EngineMode, Exclusion, Phase, Rule } from './rule.js';
-import { seenValue, WALK, type ConstantValues, type ValueView, type VarValue } from './variables.js';
+import { seenValue, varValue, WALK, type ConstantValues, type ValueView, type VarValue } from './variables.js';
 import type { OperatorMatch } from './operators.js';
 import { ValueViews } from './views.js';
 
@@ -275,7 +275,7 @@ export class Transaction implements EvalContext {
     const value = this.scalar(name);
     if (value === undefined) return undefined;
     let v = this.scalarValues.get(name);
-    if (v === undefined || v.value !== value) this.scalarValues.set(name, (v = { name, value }));
+    if (v === undefined || v.value !== value) this.scalarValues.set(name, (v = varValue(name, value)));
     return v;
   }
 

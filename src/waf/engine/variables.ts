@@ -40,6 +40,23 @@ export interface ValueView {
   union?: PatternBits | null;
 }
 
+/*
+ * Value, derived-form and view objects are made with every field present, unset ones undefined: V8 then gives all
+ * of them one hidden class from the start, instead of growing a property store when a field is first set and
+ * leaving the code that reads them several shapes to tell apart.
+ */
+export function varValue(name: string, value: string): VarValue {
+  return { name, value, derived: undefined, solo: undefined };
+}
+
+export function derivedForm(transformed: string): Derived {
+  return { transformed, hits: undefined, all: undefined, ops: undefined };
+}
+
+export function valueView(values: readonly VarValue[]): ValueView {
+  return { values, hits: undefined, anyHits: undefined, union: undefined };
+}
+
 /** What the resolver asks of a transaction. */
 export interface VariableSource {
   collection(name: string): ReadableCollection | undefined;
@@ -183,13 +200,13 @@ const NO_ENTRIES: readonly Entry[] = [];
  */
 export class ConstantValues {
   private readonly counts = new Map<string, VarValue[]>();
-  readonly unconditional: VarValue = { name: '', value: '' };
+  readonly unconditional: VarValue = varValue('', '');
 
   count(name: string, n: number): VarValue {
-    if (n > 63) return { name, value: String(n) };
+    if (n > 63) return varValue(name, String(n));
     let byCount = this.counts.get(name);
     if (byCount === undefined) this.counts.set(name, (byCount = []));
-    return (byCount[n] ??= { name, value: String(n) });
+    return (byCount[n] ??= varValue(name, String(n)));
   }
 }
 
@@ -229,7 +246,7 @@ export function singleValue(
  * it; an entry whose value changes (TX) drops it.
  */
 export function seenValue(variable: string, e: Entry): VarValue {
-  return (e.seen ??= { name: `${variable}:${e.key}`, value: e.value });
+  return (e.seen ??= varValue(`${variable}:${e.key}`, e.value));
 }
 
 /** Appends the values of one target to `out`. */

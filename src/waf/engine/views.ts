@@ -11,8 +11,10 @@ import { toSubject } from './regex.js';
 import type { RuleSet } from './compile.js';
 import type { Exclusion, Rule } from './rule.js';
 import {
+  derivedForm,
   resolveTarget,
   singleValue,
+  valueView,
   WALK,
   type Derived,
   type ValueView,
@@ -91,7 +93,7 @@ export class ValueViews {
     if (hit) return hit;
     let values = this.valuesCache[rule.targetsId];
     if (!values) this.valuesCache[rule.targetsId] = values = this.resolve(rule, undefined);
-    return (this.views[rule.viewId] = { values });
+    return (this.views[rule.viewId] = valueView(values));
   }
 
   /**
@@ -107,7 +109,7 @@ export class ValueViews {
     const valuesKey = `${rule.targetsId} ${listKey}`;
     let values = this.excludedValues.get(valuesKey);
     if (!values) this.excludedValues.set(valuesKey, (values = this.resolve(rule, runtime)));
-    const view: ValueView = { values };
+    const view = valueView(values);
     this.excludedViews.set(key, view);
     return view;
   }
@@ -120,9 +122,9 @@ export class ValueViews {
     if (rule.targets.length === 1) {
       const one = singleValue(this.source, rule.targets[0]!, rule.exclusions, runtime);
       if (one === undefined) return NO_VALUES;
-      if (one !== WALK) return ((one.solo ??= [])[rule.chainId] ??= { values: [one] });
+      if (one !== WALK) return ((one.solo ??= [])[rule.chainId] ??= valueView([one]));
     }
-    return { values: this.resolve(rule, runtime) };
+    return valueView(this.resolve(rule, runtime));
   }
 
   private resolve(rule: Rule, runtime: readonly Exclusion[] | undefined): VarValue[] {
@@ -141,7 +143,7 @@ export class ValueViews {
   private derive(rule: Rule, v: VarValue): Derived {
     const all = this.derivedByChain(v);
     let d = all[rule.chainId];
-    if (d === undefined) all[rule.chainId] = d = { transformed: this.transformed(rule, v.value) };
+    if (d === undefined) all[rule.chainId] = d = derivedForm(this.transformed(rule, v.value));
     return d;
   }
 
@@ -277,7 +279,7 @@ export class ValueViews {
       cur = next;
     }
     // The walk ends at the chain's transformed value: one pass gives both.
-    if (d === undefined) byChain[rule.chainId] = d = { transformed: cur };
+    if (d === undefined) byChain[rule.chainId] = d = derivedForm(cur);
     return (d.all = forms);
   }
 
@@ -305,7 +307,7 @@ export class ValueViews {
 const NO_EXCLUSIONS: readonly Exclusion[] = [];
 
 /** The view of a target with no value; shared, so what scans write on it must hold for every empty view (it does). */
-const NO_VALUES: ValueView = { values: [] };
+const NO_VALUES: ValueView = valueView([]);
 
 const exclusionIds = new WeakMap<Exclusion, number>();
 let nextExclusionId = 0;
