@@ -104,3 +104,23 @@ test('the prefilter Sets agree with each pattern run alone, and rules see the sa
     assert.deepEqual(matched, expected, `value ${JSON.stringify(v)}`);
   }
 });
+
+test('values with the same prefilter answer share one answer object (unions of them are then found again)', () => {
+  const rules = ['\\bselect\\b', '<script', '^[0-9]+$']
+    .map((p, i) => `SecRule ARGS "@rx ${p}" "id:${i + 1},phase:2,pass,t:none"`)
+    .join('\n');
+  const compiled = compileRuleSet(parseSecLang(rules, 'p.conf').directives);
+  if (!compiled.ok) return assert.fail(compiled.problems.map((p) => p.message).join('; '));
+  attachPrefilters(compiled.ruleSet.programs);
+  const rule = compiled.ruleSet.programs[2]!.find((e) => 'prefilter' in e && e.prefilter !== undefined);
+  const prefilter = rule && 'prefilter' in rule ? rule.prefilter : undefined;
+  if (!prefilter) return assert.fail('no prefilter attached');
+  const a = prefilter.match(Buffer.from('12345'));
+  const b = prefilter.match(Buffer.from('67890'));
+  const c = prefilter.match(Buffer.from('select 1'));
+  assert.ok(a && b && c);
+  assert.equal(a, b, 'two ids: one object');
+  assert.notEqual(a, c);
+  assert.deepEqual([...a], [0b100]);
+  assert.deepEqual([...c], [0b001]);
+});

@@ -46,8 +46,25 @@ export class RegexPrefilter {
       out ??= new Uint32Array((this.size + 31) >>> 5);
       for (const h of hits) out[(h + offset) >>> 5]! |= 1 << ((h + offset) & 31);
     }
-    return out ?? NO_PATTERNS;
+    return out === undefined ? NO_PATTERNS : this.canonical(out);
   }
+
+  /**
+   * One object per distinct answer. Values unique to a request (an id, a URI) mostly give answers seen before; as
+   * the same object, the unions that hold them are found again in the UnionMemo instead of being made anew.
+   */
+  private canonical(bits: PatternBits): PatternBits {
+    let key = '';
+    for (let w = 0; w < bits.length; w++) key += String.fromCharCode(bits[w]! & 0xffff, bits[w]! >>> 16);
+    const known = this.answers.get(key);
+    if (known !== undefined) return known;
+    // Bounded: a client that makes many different answers only starts the table over.
+    if (this.answers.size >= 4096) this.answers.clear();
+    this.answers.set(key, bits);
+    return bits;
+  }
+
+  private readonly answers = new Map<string, PatternBits>();
 }
 
 /** Pattern indexes as a bitset: bit i of word i >> 5. */
