@@ -165,6 +165,7 @@ export class Transaction implements EvalContext {
    */
   private releaseRequestCaches(): void {
     this.values.release();
+    this.cachesInUse = false;
     for (const c of this.collections.values()) for (const e of c.entries()) e.seen = undefined;
   }
 
@@ -207,6 +208,7 @@ export class Transaction implements EvalContext {
   private run(phase: Phase): Interruption | undefined {
     if (this.mode === 'off' || this.interruption) return this.interruption;
     if (phase <= this.skipPhasesUpTo) return undefined;
+    this.cachesInUse = true;
     const outcome: PhaseOutcome = runPhase(this, phase);
     if (outcome.kind === 'interrupted') this.interruption = outcome.interruption;
     return this.interruption;
@@ -225,8 +227,15 @@ export class Transaction implements EvalContext {
     this.forget(`${name}_NAMES`);
   }
 
+  /**
+   * False while no rule has run since the views were last emptied: a phase's request data is set before its rules
+   * run (about 20 variables a request), and there is nothing to forget about them yet.
+   */
+  private cachesInUse = false;
+
   /** Drops what the views cached about a variable whose value just changed. */
   private forget(name: string): void {
+    if (!this.cachesInUse) return;
     const d = this.ruleSet.dependents.get(name);
     if (d) this.values.forget(d);
   }
