@@ -14,7 +14,7 @@ export const LONG_MEMO_CHARS = 8192;
 /**
  * The transaction the doorkeepers count sightings for. A request holds many values twice (REQUEST_URI and
  * REQUEST_URI_RAW, ARGS:id and ARGS_GET:id): counted as two sightings, every unique id and URI was admitted, lived
- * until the memo filled, and was promoted to the old generation on the way (about a third of the entries).
+ * until the memo filled, and was promoted to the old generation on the way.
  * Transactions interleave across awaits, so a sighting may be put down to a later transaction: an approximation of
  * the same kind as the hashes'.
  */

@@ -25,6 +25,8 @@ export class RegexPrefilter {
 
   private readonly memo = new ValueMemo<PatternBits | null>();
   private readonly longMemo = new ValueMemo<PatternBits | null>(64, LONG_MEMO_CHARS);
+  /** Every distinct answer made, by its bits as a string (see canonical). */
+  private readonly answers = new Map<string, PatternBits>();
 
   /** `match` for a value as a string, remembered across requests for values up to LONG_MEMO_CHARS. */
   matchValue(value: string): PatternBits | null {
@@ -63,8 +65,6 @@ export class RegexPrefilter {
     this.answers.set(key, bits);
     return bits;
   }
-
-  private readonly answers = new Map<string, PatternBits>();
 }
 
 /** Pattern indexes as a bitset: bit i of word i >> 5. */
