@@ -151,7 +151,7 @@ export function evaluateRule(ctx: EvalContext, rule: Rule): boolean {
     let matched = false;
     for (const v of values) {
       for (const value of ctx.transformedAll(rule, v)) {
-        const m = rule.prefilter && !ctx.mayMatch(rule, value) ? null : ctx.operatorRun(rule, value);
+        const m = filtered && !ctx.mayMatch(rule, value) ? null : ctx.operatorRun(rule, value);
         if (tryValue(ctx, rule, v, value, m, matched)) {
           matched = true;
           break;
