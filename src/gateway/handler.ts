@@ -10,6 +10,7 @@ import { isBulwarkError } from '../errors.js';
 import type { Outcome, Verdict, VerdictBody } from '../pipeline/index.js';
 import { routingPath } from '../lib/path.js';
 import { batchedCounter, log, metrics, type CountChild } from '../observability/index.js';
+import { answerAfterPoll } from './answer-batch.js';
 import { GatewayExchange } from './exchange.js';
 import { requestCounter, writeAccessLog } from './exchange-log.js';
 import { heldBody, inspectedBody, readSmallBody, REPLAYABLE_BODY_BYTES, VerdictError } from './proxy/body.js';
@@ -222,10 +223,13 @@ export function createRequestHandler(ctx: HandlerContext) {
         (e: unknown) => fail(e),
       );
     } else if (verdict.kind === 'end') {
-      // The whole answer is written by now: log it here rather than on 'close', which under a flood of refusals
-      // costs a listener and an event per request for nothing.
-      refuse(verdict);
-      finish();
+      // Written with the other refusals of this loop turn (answer-batch.ts), and logged there rather than on
+      // 'close', which under a flood of refusals costs a listener and an event per request for nothing.
+      answerAfterPoll(() => {
+        // The client left while its answer waited: nothing to write, logged as 499.
+        if (!res.destroyed) refuse(verdict);
+        finish();
+      });
     } else {
       res.once('close', finish);
       proceed();

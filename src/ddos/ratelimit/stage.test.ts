@@ -1,7 +1,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatProblem, loadConfigText } from '../../config/index.js';
-import { request, startGateway, startOrigin, type TestGateway, type TestOrigin } from '../../testing/harness.js';
+import {
+  rawRequest,
+  request,
+  startGateway,
+  startOrigin,
+  type TestGateway,
+  type TestOrigin,
+} from '../../testing/harness.js';
 import { clientPrefix } from './key.js';
 
 let origin: TestOrigin;
@@ -25,6 +32,10 @@ routes:
     match: { path: { prefix: /key } }
     pool: main
     stages: { ratelimit: { rules: [{ name: per-key, key: [header:x-api-key, route], rate: 1/m, burst: 1 }] } }
+  - name: pipelined
+    match: { path: { prefix: /pipe } }
+    pool: main
+    stages: { ratelimit: { rules: [{ name: piped, key: [header:x-api-key], rate: 1/m, burst: 2 }] } }
   - name: shadow
     match: { path: { prefix: /shadow } }
     pool: main
@@ -62,6 +73,18 @@ test('per client address: the burst passes, then 429 with Retry-After and RateLi
   assert.equal(body.code, 'ratelimit:per-ip');
   assert.equal(body.request_id, limited.headers['x-request-id']);
   assert.deepEqual(await statuses(3, '/client', { localAddress: '127.0.0.3' }), [200, 200, 200], 'another client');
+});
+
+test('pipelined requests on one connection: admitted and refused answers come back in request order', async () => {
+  const get = (n: number) => `GET /pipe?n=${n} HTTP/1.1\r\nHost: x\r\nX-Api-Key: piped\r\n\r\n`;
+  const last = `GET /pipe?n=5 HTTP/1.1\r\nHost: x\r\nX-Api-Key: piped\r\nConnection: close\r\n\r\n`;
+  const raw = await rawRequest(gw.port, get(1) + get(2) + get(3) + get(4) + last);
+  // A problem body ends without a newline, so the next status line starts mid-line.
+  const statuses = [...raw.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+  // Burst 2: the first two reach the origin (proxied, answered later), the other three are refused at once.
+  assert.deepEqual(statuses, [200, 200, 429, 429, 429]);
+  const ids = [...raw.matchAll(/"request_id":"([^"]+)"/g)].map((m) => m[1]);
+  assert.equal(new Set(ids).size, 3, 'each refusal carries its own request id');
 });
 
 test('per /24: neighbours share one bucket', async () => {
