@@ -2,8 +2,9 @@
 // - ddos-reject: one client floods a route limited to 10 requests/s; requests answered 429 per second by Bulwark,
 //   against nginx (Debian's nginx-light) refusing the same flood with limit_req (2 workers each).
 // - ddos-proxy: the same route and limit, but every request carries its own key, so each is admitted and proxied.
-// - ddos-node-floor: bench/baseline/refuse.mjs, node:http answering a constant 429 (no limiter, no log): the most
-//   any refusal can do on Node's HTTP server, printed so that the ratio against nginx can be read against it.
+// - ddos-node-floor: bench/baseline/refuse.mjs, node:http answering a constant 429 (no limiter, no log; answers
+//   batched per loop turn like Bulwark's): the most any refusal can do on Node's HTTP server, printed so that the
+//   ratio against nginx can be read against it.
 // Prints `bench: ddos-reject bulwark=<rps> nginx=<rps> ratio=<r>` and `bench: ddos-reject-vs-proxy ratio=<r>`, and
 // records the figures in docs/benchmarks.md.
 import { spawnSync } from 'node:child_process';
@@ -164,7 +165,7 @@ async function measure(dir, config, nginxConf, originPort, nginxPort, bulwarkPor
     `bench: ddos-reject-vs-proxy ratio=${(row.bulwark / row.proxy).toFixed(2)} (rejected ${Math.round(row.bulwark)}/s, proxied ${Math.round(row.proxy)}/s)`,
   );
   console.log(
-    `bench: ddos-node-floor rps=${Math.round(row.floor)} (node:http answering a constant 429; bulwark/floor=${(row.bulwark / row.floor).toFixed(2)}, nginx/floor=${(row.nginx / row.floor).toFixed(2)})`,
+    `bench: ddos-node-floor rps=${Math.round(row.floor)} (node:http answering a constant 429, batched; bulwark/floor=${(row.bulwark / row.floor).toFixed(2)}, nginx/floor=${(row.nginx / row.floor).toFixed(2)})`,
   );
   console.log(
     `bench: ddos-refused-share bulwark=${row.refusedShare.bulwark.toFixed(4)} nginx=${row.refusedShare.nginx.toFixed(4)} proxy=${row.refusedShare.proxy.toFixed(4)}`,
@@ -182,7 +183,7 @@ ${ROUNDS} rounds × ${DURATION} s per side, median; wrk -t2 -c${CONNECTIONS}; ${
 | Bulwark, flood refused (429) | ${Math.round(r.bulwark)} | ${r.bulwarkP99.toFixed(2)} | ${r.refusedShare.bulwark.toFixed(4)} |
 | nginx limit_req, flood refused (429) | ${Math.round(r.nginx)} | ${r.nginxP99.toFixed(2)} | ${r.refusedShare.nginx.toFixed(4)} |
 | Bulwark, proxied (a key per request) | ${Math.round(r.proxy)} | ${r.proxyP99.toFixed(2)} | ${r.refusedShare.proxy.toFixed(4)} |
-| node:http answering a constant 429 (the platform's floor) | ${Math.round(r.floor)} | | |
+| node:http answering a constant 429, batched (the platform's floor) | ${Math.round(r.floor)} | | |
 
 Reject vs nginx: **${(r.bulwark / r.nginx).toFixed(2)}** (goal ≥ 0.5); reject vs proxy: **${(r.bulwark / r.proxy).toFixed(2)}** (goal ≥ 2).
 `;
