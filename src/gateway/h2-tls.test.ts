@@ -41,6 +41,10 @@ routes:
   - name: only-b
     match: { hosts: ["*.b.test"] }
     pool: main
+  - name: limited
+    match: { hosts: [limited.test] }
+    pool: main
+    stages: { ratelimit: { rules: [{ name: h2-key, key: ["header:x-api-key"], rate: 1/m, burst: 1 }] } }
   - name: only-a
     match: { hosts: [a.test, "127.0.0.1"] }
     pool: main
@@ -190,4 +194,33 @@ test('no route for the host: 404 problem details over h2', async () => {
   const r = await h2Get(gw.url, '/', 'other.test');
   assert.equal(r.status, 404);
   assert.equal(JSON.parse(r.body).code, 'BWK_ERR_GATEWAY_NO_ROUTE');
+});
+
+test('a stage refusal over h2: 429 problem details with the rule headers and the request id', async () => {
+  const get = () =>
+    new Promise<{ headers: http2.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+      const session = http2.connect(gw.url);
+      session.on('error', reject);
+      const req = session.request({ ':path': '/', ':authority': 'limited.test', 'x-api-key': 'h2' });
+      let body = '';
+      let headers: http2.IncomingHttpHeaders = {};
+      req.on('response', (h) => (headers = h));
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        session.close();
+        resolve({ headers, body });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  assert.equal((await get()).headers[':status'], 200);
+  const refused = await get();
+  assert.equal(refused.headers[':status'], 429);
+  assert.equal(refused.headers['content-type'], 'application/problem+json');
+  assert.equal(refused.headers['ratelimit-policy'], '"h2-key";q=1;w=60');
+  assert.ok(Number(refused.headers['retry-after']) >= 1);
+  assert.equal(Number(refused.headers['content-length']), Buffer.byteLength(refused.body));
+  const problem = JSON.parse(refused.body) as { code: string; request_id: string };
+  assert.equal(problem.code, 'ratelimit:h2-key');
+  assert.equal(problem.request_id, refused.headers['x-request-id']);
 });
