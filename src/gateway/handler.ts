@@ -226,9 +226,15 @@ export function createRequestHandler(ctx: HandlerContext) {
       // Written with the other refusals of this loop turn (answer-batch.ts), and logged there rather than on
       // 'close', which under a flood of refusals costs a listener and an event per request for nothing.
       answerAfterPoll(() => {
-        // The client left while its answer waited: nothing to write, logged as 499.
-        if (!res.destroyed) refuse(verdict);
-        finish();
+        try {
+          // The client left while its answer waited: nothing to write, logged as 499.
+          if (!res.destroyed) refuse(verdict);
+        } catch (err) {
+          res.destroy(); // a half-written answer cannot be finished; the batch logs the error
+          throw err;
+        } finally {
+          finish(); // in every case: it also gives back the in-flight count that shedding reads
+        }
       });
     } else {
       res.once('close', finish);
