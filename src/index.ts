@@ -5,7 +5,8 @@
  *   const r = loadConfigFile('bulwark.yaml');
  *   if (r.ok) { const node = await startSingle(r.loaded); }
  */
-export { loadConfigFile, loadConfigText, formatProblem, type Config, type LoadedConfig } from './config/index.js';
+export { formatProblem } from './config/index.js';
+export { loadConfigFile, loadConfigText, type Config, type LoadedConfig } from './bulwark-config.js';
 export { startSingle, type RunningNode } from './process/index.js';
 export { Gateway } from './gateway/index.js';
 export * from './pipeline/index.js';

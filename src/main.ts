@@ -7,11 +7,11 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { formatProblem, loadConfigFile, DEFAULT_CONFIG_YAML } from './config/index.js';
+import { formatProblem, DEFAULT_CONFIG_YAML } from './config/index.js';
+import { loadConfigFile, sectionOf, type Config } from './bulwark-config.js';
 import { configureProcessLogger, log } from './observability/index.js';
 import { fileReloader, runPrimary, runWorker, startSingle } from './process/index.js';
-import type { Config } from './config/index.js';
-import { installCrs, locateCrs, PINNED_CRS_VERSION } from './waf/index.js';
+import { installCrs, locateCrs, PINNED_CRS_VERSION, type WafConfig } from './waf/index.js';
 
 const USAGE = `usage:
   bulwark [start] [-c FILE]     run the gateway; without -c, the embedded default
@@ -173,7 +173,8 @@ async function crsCommand(argv: string[]): Promise<number> {
  */
 async function crsReady(config: Config, baseDir: string): Promise<boolean> {
   const usesWaf = (config.routes ?? []).some((route) => route.stages?.waf !== undefined);
-  if (!usesWaf || config.waf?.crs?.enabled === false || config.waf?.crs?.dir !== undefined) return true;
+  const crs = sectionOf<WafConfig>(config, 'waf')?.crs;
+  if (!usesWaf || crs?.enabled === false || crs?.dir !== undefined) return true;
   if (locateCrs(undefined, baseDir).ok) return true;
   console.error(`bulwark: no OWASP CRS release found; downloading v${PINNED_CRS_VERSION} into the cache`);
   const r = await installCrs({ timeoutSeconds: 60 });

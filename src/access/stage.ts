@@ -2,14 +2,7 @@
  * The access stage: allow or deny by client CIDR, method and path prefix. Rules are compiled at load into
  * IpSets, method sets and prefix lists; a request costs a few lookups and no allocation.
  */
-import {
-  CONTINUE,
-  type Exchange,
-  type Stage,
-  type StageDeps,
-  type StageFactory,
-  type Verdict,
-} from '../pipeline/index.js';
+import { CONTINUE, type Exchange, type Stage, type Verdict } from '../pipeline/index.js';
 import { IpSet, parseCidr, type Cidr } from '../lib/ip.js';
 import type { AccessConfig, AccessRule } from './schema.js';
 
@@ -70,10 +63,3 @@ export class AccessStage implements Stage {
     return this.allowByDefault ? CONTINUE : DENIED;
   }
 }
-
-export const accessStage: StageFactory<AccessConfig> = {
-  name: 'access',
-  create(config: AccessConfig, _deps: StageDeps): Stage {
-    return new AccessStage(config);
-  },
-};

@@ -2,11 +2,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Gcra, type GcraDecision } from '../ddos/index.js';
-import { loadConfigText } from '../config/index.js';
+import { loadConfigText } from '../bulwark-config.js';
 import { configureProcessLogger, queryEvents } from '../observability/index.js';
 import { startRedis, type TestRedis } from '../testing/redis.js';
 import { freePort, waitFor } from '../testing/spawn.js';
-import { clusterMetrics, clusterServices, leaseSize, type RuleLimiter } from './index.js';
+import type { RuleLimiter } from '../ddos/index.js';
+import { clusterMetrics, sharedRateLimits, leaseSize } from './index.js';
 
 let redis: TestRedis;
 const limiters: RuleLimiter[] = [];
@@ -24,7 +25,7 @@ after(async () => {
 /** One rule on two nodes; node_id differs, so each node has its own connection as separate processes would. */
 function twoNodes(rule: string, burst: number, perSecond = 1 / 3600): [RuleLimiter, RuleLimiter] {
   const make = (node: string) =>
-    clusterServices({ url: redis.url, node_id: node, lease: 10, command_timeout: '1s' }).rateLimiter({
+    sharedRateLimits({ url: redis.url, node_id: node, lease: 10, command_timeout: '1s' }).rateLimiter({
       route: 'r',
       rule,
       perSecond,
@@ -125,7 +126,7 @@ test('Redis down: the node limit decides (never open), a cluster event is record
 
 test('nothing listening on the Redis port: every request is decided by the node limit, nothing throws', async () => {
   const port = await freePort();
-  const services = clusterServices({ url: `redis://127.0.0.1:${port}`, node_id: 'lonely' });
+  const services = sharedRateLimits({ url: `redis://127.0.0.1:${port}`, node_id: 'lonely' });
   const limiter = services.rateLimiter({
     route: 'r',
     rule: 'lonely',
@@ -150,7 +151,7 @@ test('nothing listening on the Redis port: every request is decided by the node 
 });
 
 test('a stalled Redis (SIGSTOP): the lease call times out, the node limit decides, sharing resumes after SIGCONT', async () => {
-  const services = clusterServices({ url: redis.url, node_id: 'stall', command_timeout: '300ms' });
+  const services = sharedRateLimits({ url: redis.url, node_id: 'stall', command_timeout: '300ms' });
   const limiter = services.rateLimiter({
     route: 'r',
     rule: 'stall',

@@ -15,11 +15,10 @@
  * nodes x lease (tokens leased before the window and spent in it). Unspent leases are under-admission instead.
  */
 import { createHash } from 'node:crypto';
-import type { GcraDecision } from '../ddos/index.js';
+import type { GcraDecision, RuleLimiter, SharedRuleSpec } from '../ddos/index.js';
 import type { RedisConnection } from './connection.js';
 import { defineLease, lease } from './lease.js';
 import { clusterMetrics } from './metrics.js';
-import type { ClusterRuleSpec, RuleLimiter } from './types.js';
 
 type Waiter = (d: GcraDecision) => void;
 
@@ -56,7 +55,7 @@ export class ClusterRateLimiter implements RuleLimiter {
 
   constructor(
     private readonly conn: RedisConnection,
-    private readonly spec: ClusterRuleSpec,
+    private readonly spec: SharedRuleSpec,
     /** Tokens asked per lease (leaseSize of the rule's burst and the configured lease). */
     private readonly want: number,
     private readonly onClose: () => void,

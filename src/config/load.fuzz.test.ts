@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DEFAULT_CONFIG_YAML, loadConfigText } from './index.js';
+import { DEFAULT_CONFIG_YAML } from './index.js';
+import { loadConfigText } from '../bulwark-config.js';
 
 test('mutated config text never throws', () => {
   const base = DEFAULT_CONFIG_YAML;

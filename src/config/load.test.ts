@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { THREE_MISTAKES_YAML } from '../testing/fixtures.js';
-import { formatProblem, loadConfigFile, loadConfigText } from './index.js';
+import { formatProblem } from './index.js';
+import { loadConfigFile, loadConfigText } from '../bulwark-config.js';
 
 const VALID = `
 listeners:

@@ -3,21 +3,23 @@
  * branch; those are folded into one message using the schema's `errorHint`, so `timeout: 5 seconds` reads
  * "expected a duration such as ..." instead of three lines about strings, patterns and integers.
  */
+import type { TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { ConfigSchema, type Config } from './schema.js';
 import type { ConfigProblem } from './errors.js';
 import { formatPath } from './errors.js';
 import { keyPositionOf, positionOf, type ParsedYaml } from './yaml.js';
 
-let compiled: ValidateFunction | undefined;
-
-function validator(): ValidateFunction {
-  if (!compiled) {
-    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true });
-    ajv.addKeyword({ keyword: 'errorHint', schemaType: 'string' });
-    compiled = ajv.compile(ConfigSchema);
-  }
-  return compiled;
+/** Validates a parsed document in place (ajv fills defaults); every problem, or none. Compiled on first use. */
+export function compileValidator(schema: TSchema): (parsed: ParsedYaml, file: string) => ConfigProblem[] {
+  let compiled: ValidateFunction | undefined;
+  return (parsed, file) => {
+    if (!compiled) {
+      const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true });
+      ajv.addKeyword({ keyword: 'errorHint', schemaType: 'string' });
+      compiled = ajv.compile(schema);
+    }
+    return validateWith(compiled, parsed, file);
+  };
 }
 
 function pointerToPath(pointer: string): Array<string | number> {
@@ -55,11 +57,9 @@ function describe(e: ErrorObject): string {
   }
 }
 
-/** Validates in place (ajv fills defaults). Returns the typed config, or every problem found. */
-export function validateSchema(parsed: ParsedYaml, file: string): { config?: Config; problems: ConfigProblem[] } {
+function validateWith(validate: ValidateFunction, parsed: ParsedYaml, file: string): ConfigProblem[] {
   const value = parsed.value;
-  const validate = validator();
-  if (validate(value)) return { config: value as Config, problems: [] };
+  if (validate(value)) return [];
   const errors = validate.errors ?? [];
 
   // Fold union failures: for each anyOf error keep one message, drop the branch errors beneath it.
@@ -118,7 +118,7 @@ export function validateSchema(parsed: ParsedYaml, file: string): { config?: Con
     seen.add(key);
     problems.push({ file, line: pos.line, col: pos.col, path: pathText, message });
   }
-  return { problems };
+  return problems;
 }
 
 function valueAt(root: unknown, path: ReadonlyArray<string | number>): unknown {

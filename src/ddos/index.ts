@@ -1,14 +1,24 @@
 /**
- * L7 DDoS and bot defence: the bans stage and table, the challenge stage, the lists stage (allow/deny CIDRs), the ratelimit stage
- * (GCRA per key).
+ * L7 DDoS and bot defence, one sub-folder per stage: shed (overload), bans, lists (allow/deny CIDRs), geo,
+ * ratelimit (GCRA and quotas per key), challenge (proof of work). Each exports its registry module.
  */
-export { rateLimitStage, RateLimitStage, parseRate } from './ratelimit/stage.js';
-export { Gcra, type GcraDecision } from './ratelimit/gcra.js';
-export { clientPrefix } from './ratelimit/key.js';
-export { RateLimitSchema, ListsSchema, type RateLimitConfig, type ListsConfig } from './schema.js';
-export { listsStage, ListsStage } from './lists/stage.js';
-export { parseList } from './lists/list-file.js';
 export {
+  rateLimitModule,
+  RateLimitStage,
+  parseRate,
+  Gcra,
+  SHARED_RATE_LIMITS,
+  RateLimitSchema,
+  type GcraDecision,
+  type RuleLimiter,
+  type SharedRateLimits,
+  type SharedRuleSpec,
+  type RateLimitConfig,
+} from './ratelimit/index.js';
+export { listsModule, ListsStage, parseList, ListsSchema, type ListsConfig } from './lists/index.js';
+export {
+  bansModule,
+  BAN_TABLE,
   BanTable,
   BansStage,
   covers,
@@ -17,9 +27,10 @@ export {
   type BanChange,
   type BanReplication,
   type ChangeOrigin,
+  type BansNodeConfig,
 } from './bans/index.js';
 export {
-  challengeStage,
+  challengeModule,
   ChallengeSchema,
   getNodeSecret,
   setNodeSecret,
@@ -28,7 +39,8 @@ export {
   parseUnderAttackRequest,
   underAttackFromConfig,
   type ChallengeConfig,
+  type UnderAttackConfig,
   type UnderAttackState,
 } from './challenge/index.js';
-export { OverloadGuard, createShedStage, checkOverload, SHED_REASON } from './shed/index.js';
-export { geoStage, checkGeo, loadGeoDatabase, parseGeoDatabase } from './geo/index.js';
+export { shedModule, OverloadGuard, checkOverload, SHED_REASON } from './shed/index.js';
+export { geoModule, checkGeo, loadGeoDatabase, parseGeoDatabase } from './geo/index.js';

@@ -4,15 +4,15 @@
  */
 import type { AddressInfo, Socket } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
-import type { LoadedConfig } from '../config/index.js';
+import type { LoadedConfig } from '../bulwark-config.js';
 import { splitAddress, toBytes, toMs } from '../config/index.js';
+import type { PortBinding } from '../pipeline/index.js';
 import { log, metrics } from '../observability/index.js';
 import { createRequestHandler, type ClientRequest } from './handler.js';
 import { requestIdFor } from './proxy/headers.js';
 import { createUpgradeHandler } from './listeners/websocket.js';
 import { Listener, type ListenerLimits } from './listeners/listener.js';
 import { buildRuntime, retireRuntime, type Runtime } from './runtime.js';
-import { BanTable } from '../ddos/index.js';
 import type { ListenerConfig } from './schema.js';
 
 function limitsOf(loaded: LoadedConfig): ListenerLimits {
@@ -45,8 +45,6 @@ export class Gateway {
   private current!: Runtime;
   private readonly bound = new Map<string, Bound>();
   private draining = false;
-  /** True when start() made the ban table, so close() closes it; a table passed in belongs to the caller. */
-  private ownsBans = false;
   private readonly handle = createRequestHandler({
     runtime: () => this.current,
     isDraining: () => this.draining,
@@ -68,18 +66,17 @@ export class Gateway {
   }
 
   /**
-   * @param options.bans the process's ban table, made before the gateway so that bans loaded or received early
-   *   hold; without it the gateway makes (and closes) its own
+   * @param options.ports services the process binds for the stages, e.g. its ban table (BAN_TABLE), made before the
+   *   gateway so that bans loaded or received early hold; a module whose port is unbound makes its own
    * @param options.handedConnections listeners bind nothing; the primary hands each connection to `adopt`
    *   (`workers_balance: client_hash`, src/process/balance.ts)
    */
   static async start(
     loaded: LoadedConfig,
-    options: { bans?: BanTable; handedConnections?: boolean } = {},
+    options: { ports?: readonly PortBinding<unknown>[]; handedConnections?: boolean } = {},
   ): Promise<Gateway> {
     const g = new Gateway(options.handedConnections === true);
-    g.ownsBans = options.bans === undefined;
-    g.current = buildRuntime(loaded, undefined, options.bans ?? new BanTable());
+    g.current = buildRuntime(loaded, undefined, options.ports ?? []);
     try {
       await g.bindListeners(loaded);
     } catch (e) {
@@ -91,10 +88,6 @@ export class Gateway {
 
   get runtime(): Runtime {
     return this.current;
-  }
-
-  get bans(): BanTable {
-    return this.current.bans;
   }
 
   /** Where each listener is bound, by name (the port is real even when the config said 0). */
@@ -160,7 +153,6 @@ export class Gateway {
       await retireRuntime(this.current, undefined, 0);
       // Lines still buffered would be lost when the process exits right after the drain.
       await this.current.accessLog?.close();
-      if (this.ownsBans) await this.current.bans.close();
     }
   }
 }

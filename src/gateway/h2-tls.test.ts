@@ -5,7 +5,7 @@ import http2 from 'node:http2';
 import https from 'node:https';
 import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import { loadConfigFile } from '../config/index.js';
+import { loadConfigFile } from '../bulwark-config.js';
 import { makeCert } from '../testing/certs.js';
 import {
   poolYaml,

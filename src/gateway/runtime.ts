@@ -4,26 +4,19 @@
  * started with. Pools whose config did not change are carried over, with their health state and connections.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { LoadedConfig } from '../config/index.js';
+import type { Config, LoadedConfig } from '../bulwark-config.js';
 import { toBytes, toMs } from '../config/index.js';
-import { accessStage } from '../access/index.js';
-import { clusterServices, type ClusterServices } from '../cluster/index.js';
-import {
-  BansStage,
-  BanTable,
-  challengeStage,
-  createShedStage,
-  geoStage,
-  listsStage,
-  OverloadGuard,
-  rateLimitStage,
-  RateLimitStage,
-} from '../ddos/index.js';
-import { createWafStage, inspectRefused, loadWaf, type RefusedRequest, type Waf } from '../waf/index.js';
-import { BulwarkError } from '../errors.js';
-import { Pipeline, STAGE_ORDER, type Stage, type StageFactory } from '../pipeline/index.js';
 import { IpSet, parseCidr, type Cidr } from '../lib/ip.js';
-import { createAccessLogger, log, metrics, setEventCapacity, type AccessLog } from '../observability/index.js';
+import { createAccessLogger, log, metrics, type AccessLog } from '../observability/index.js';
+import {
+  Pipeline,
+  type PortBinding,
+  type Ports,
+  type RefusedRequest,
+  type RouteView,
+  type Stage,
+} from '../pipeline/index.js';
+import { PROVIDERS, STAGES, type AnyStageModule } from '../stages.js';
 import { createPools, type OriginPool, type PoolEvents } from './origins/index.js';
 import { compileHeaderEdits, type HeaderEdits } from './proxy/headers.js';
 import { compileRoute, Router } from './routes/router.js';
@@ -55,76 +48,60 @@ export interface Runtime {
   readonly headerBytes: number;
   readonly accessLog?: AccessLog;
   readonly accessFields?: ReadonlySet<string>;
-  /** Lets the WAF read a request the gateway refused before routing (for the security event). */
+  /** Lets modules read a request the gateway refused before routing (the WAF's security event). */
   readonly inspectRefused?: (r: RefusedRequest) => void;
-  /** The node's ban table: the same object across reloads. */
-  readonly bans: BanTable;
+  /** Each registered module with the state its setup returned for this configuration, in registry order. */
+  readonly modules: readonly ModuleInstance[];
+  /** Ports the process bound (e.g. its ban table): kept for the next reload. */
+  readonly provided: readonly PortBinding<unknown>[];
   inflight: number;
-  /** Overload shedding of this gateway; one object carried across reloads, idle when `overload` is absent. */
-  readonly overload: OverloadGuard;
 }
 
-/** Stage factories by name. The pipeline's order comes from STAGE_ORDER, not from this table. */
-const FACTORIES = {
-  lists: listsStage,
-  geo: geoStage,
-  access: accessStage,
-  ratelimit: rateLimitStage,
-  challenge: challengeStage,
-} as const;
-
-const UNDER_ATTACK_ONLY = { mode: 'under_attack' } as const;
-
-/** Process-wide things the stages of every route share; they outlive a reload. */
-interface SharedState {
-  readonly bans: BanTable;
-  readonly cluster: ClusterServices | undefined;
-  /** Set when the config has an `overload` section. */
-  readonly overload: OverloadGuard | undefined;
-  /** The top-level `ratelimit` rules: one stage, so one set of counters, on every route. */
-  readonly globalRateLimit: Stage | undefined;
+interface ModuleInstance {
+  readonly module: AnyStageModule;
+  readonly node: unknown;
 }
 
-function buildStages(route: RouteConfig, baseDir: string, waf: Waf | undefined, shared: SharedState): Stage[] {
+function routeView(rc: RouteConfig, index: number, name: string): RouteView<unknown> {
+  return { name: rc.name, index, config: rc.stages?.[name], at: ['routes', index, 'stages', name], fields: rc };
+}
+
+function portsOf(bindings: readonly PortBinding<unknown>[]): Ports {
+  const byName = new Map(bindings.map((b) => [b.port.name, b.value]));
+  return { get: <T>(port: { readonly name: string }) => byName.get(port.name) as T | undefined };
+}
+
+/** Every module's setup, in registry order, each handed what it returned for the configuration being replaced. */
+function setUpModules(config: Config, baseDir: string, ports: Ports, previous: Runtime | undefined): ModuleInstance[] {
+  const routes = config.routes;
+  return STAGES.map((module) => {
+    const before = previous?.modules.find((m) => m.module === module)?.node;
+    const node = module.setup?.({
+      sections: config,
+      baseDir,
+      routes: routes.map((rc, i) => routeView(rc, i, module.name)),
+      previous: before,
+      ports,
+    });
+    return { module, node };
+  });
+}
+
+function buildStages(
+  rc: RouteConfig,
+  index: number,
+  modules: readonly ModuleInstance[],
+  baseDir: string,
+  ports: Ports,
+) {
   const stages: Stage[] = [];
-  for (const name of STAGE_ORDER) {
-    if (name === 'shed') {
-      // Not listed per route: a top-level `overload` section puts it first on every route.
-      if (shared.overload) stages.push(createShedStage(shared.overload, route.name, route.priority === 'protected'));
-      continue;
-    }
-    if (name === 'bans') {
-      // Every route refuses banned clients unless it says `enforce: false`: a ban holds for the whole node.
-      stages.push(new BansStage(shared.bans, route.stages?.bans ?? {}, route.name));
-      continue;
-    }
-    // Global rules come first: a client over a node-wide limit costs no route rule a lookup.
-    if (name === 'ratelimit' && shared.globalRateLimit) stages.push(shared.globalRateLimit);
-    // Every route carries a challenge stage that wakes up in under-attack mode, unless its config says never.
-    const config = name === 'challenge' ? (route.stages?.challenge ?? UNDER_ATTACK_ONLY) : route.stages?.[name];
-    if (config === undefined || (name === 'challenge' && route.stages?.challenge?.mode === 'never')) continue;
-    if (name === 'waf') {
-      // The engine is shared by all routes (CRS loads once); the route brings its profile.
-      stages.push(createWafStage(waf!, route.stages?.waf, route.name));
-      continue;
-    }
-    const factory = FACTORIES[name] as StageFactory<typeof config>;
-    stages.push(factory.create(config, { routeName: route.name, baseDir, cluster: shared.cluster }));
+  for (const { module, node } of modules) {
+    const made = module.create(routeView(rc, index, module.name), node, { routeName: rc.name, baseDir, ports });
+    if (made === undefined) continue;
+    if (Array.isArray(made)) stages.push(...(made as readonly Stage[]));
+    else stages.push(made as Stage);
   }
   return stages;
-}
-
-/** Loads the WAF engine when a route uses it; a rule set that does not compile refuses the whole config. */
-function wafFor(loaded: LoadedConfig): Waf | undefined {
-  const { config } = loaded;
-  setEventCapacity(config.waf?.events?.keep ?? 1000);
-  if (!config.routes.some((r) => r.stages?.waf !== undefined)) return undefined;
-  const r = loadWaf(config.waf, loaded.baseDir);
-  if (!r.ok) {
-    throw new BulwarkError('BWK_ERR_WAF_RULES', `WAF rules refused:\n  ${r.problems.slice(0, 50).join('\n  ')}`);
-  }
-  for (const w of r.waf.ruleSet.warnings) log().warn({ warning: w }, 'waf rule set');
-  return r.waf;
 }
 
 let generations = 0;
@@ -149,10 +126,15 @@ const POOL_EVENTS: PoolEvents = {
   },
 };
 
-export function buildRuntime(loaded: LoadedConfig, previous?: Runtime, bans?: BanTable): Runtime {
+/**
+ * @param provided ports the process binds (its ban table); kept with the runtime for the next reload
+ */
+export function buildRuntime(
+  loaded: LoadedConfig,
+  previous?: Runtime,
+  provided: readonly PortBinding<unknown>[] = previous?.provided ?? [],
+): Runtime {
   const { config } = loaded;
-  const banTable = bans ?? previous?.bans ?? new BanTable();
-  banTable.setMaxEntries(config.bans?.max_entries);
   // Reuse pools whose config is unchanged; build the rest.
   const reused = new Map<string, OriginPool>();
   for (const [name, pc] of Object.entries(config.pools)) {
@@ -165,19 +147,15 @@ export function buildRuntime(loaded: LoadedConfig, previous?: Runtime, bans?: Ba
     for (const o of pool.origins) metrics.originHealthy.labels(name, o.url, o.zone).set(1);
   }
 
-  const waf = wafFor(loaded);
-  const cluster = config.cluster ? clusterServices(config.cluster.redis) : undefined;
-  const overload = previous?.overload ?? new OverloadGuard();
-  const shared: SharedState = {
-    bans: banTable,
-    cluster,
-    overload: config.overload ? overload : undefined,
-    globalRateLimit: config.ratelimit ? new RateLimitStage(config.ratelimit, '*', cluster) : undefined,
-  };
-  const routes = config.routes.map((rc) => {
+  const context = { sections: config, baseDir: loaded.baseDir };
+  const ports = portsOf([...provided, ...PROVIDERS.flatMap((p) => p.provide({ ...context, routes: [] }))]);
+  const modules = setUpModules(config, loaded.baseDir, ports, previous);
+  const routes = config.routes.map((rc, index) => {
     const pool = pools.get(rc.pool)!;
-    const pipeline = new Pipeline(buildStages(rc, loaded.baseDir, waf, shared), ({ stage, error, requestId }) =>
-      log().error({ err: error, stage, route: rc.name, id: requestId }, 'stage failed'),
+    const pipeline = new Pipeline(
+      buildStages(rc, index, modules, loaded.baseDir, ports),
+      ({ stage, error, requestId }) =>
+        log().error({ err: error, stage, route: rc.name, id: requestId }, 'stage failed'),
     );
     const route: RouteRuntime = {
       name: rc.name,
@@ -199,8 +177,9 @@ export function buildRuntime(loaded: LoadedConfig, previous?: Runtime, bans?: Ba
     (config.trusted_proxies ?? []).map((c) => parseCidr(c)).filter((c): c is Cidr => typeof c !== 'string'),
   );
   const fields = config.log?.access?.fields;
-  // Last, after everything that can throw: a refused configuration leaves the running thresholds alone.
-  overload.configure(config.overload);
+  // Last, after everything that can throw: a refused configuration leaves the running state alone.
+  for (const { module, node } of modules) module.commit?.(node);
+  const inspecting = modules.filter((m) => m.module.inspectRefused);
   return {
     generation: ++generations,
     pipelines: routes.map((r) => r.route.pipeline),
@@ -213,16 +192,19 @@ export function buildRuntime(loaded: LoadedConfig, previous?: Runtime, bans?: Ba
     headerBytes: toBytes(config.limits?.header_bytes ?? '16KiB'),
     accessLog: previous?.accessLog ?? createAccessLogger(config.log),
     accessFields: fields ? new Set(fields) : undefined,
-    inspectRefused: waf ? (r) => inspectRefused(waf, r) : undefined,
-    bans: banTable,
+    inspectRefused: inspecting.length
+      ? (r) => {
+          for (const { module, node } of inspecting) module.inspectRefused!(node, r);
+        }
+      : undefined,
+    modules,
+    provided,
     inflight: 0,
-    overload,
   };
 }
 
 /** Pools of `old` that `next` does not carry over are closed once `old` has no request in flight. */
 export function retireRuntime(old: Runtime, next: Runtime | undefined, deadlineMs: number): Promise<void> {
-  if (!next) old.overload.close();
   const keep = new Set(next ? [...next.pools.values()] : []);
   const doomed = [...old.pools.values()].filter((p) => !keep.has(p));
   const started = Date.now();
@@ -230,7 +212,10 @@ export function retireRuntime(old: Runtime, next: Runtime | undefined, deadlineM
     const check = () => {
       if (old.inflight === 0 || Date.now() - started > deadlineMs) {
         for (const p of old.pipelines) p.close();
-        void Promise.allSettled(doomed.map((p) => p.close())).then(() => resolve());
+        const retiring = old.modules.map(({ module, node }) =>
+          module.retire?.(node, next?.modules.find((m) => m.module === module)?.node),
+        );
+        void Promise.allSettled([...doomed.map((p) => p.close()), ...retiring]).then(() => resolve());
       } else setTimeout(check, 50).unref();
     };
     check();

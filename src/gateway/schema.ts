@@ -1,16 +1,6 @@
 /** Config schema of the gateway: listeners, routes, origin pools, limits. The TypeScript types come from here. */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Duration, Size } from '../lib/units.js';
-import { AccessSchema } from '../access/schema.js';
-import {
-  BansRouteSchema,
-  ChallengeSchema,
-  GeoSchema,
-  ListsSchema,
-  RateLimitSchema,
-  RoutePriority,
-} from '../ddos/schema.js';
-import { WafRouteSchema } from '../waf/schema.js';
 
 const Address = Type.String({
   pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s\\[\\]]+):(\\d{1,5})$',
@@ -83,72 +73,77 @@ const HeaderEdits = Type.Object(
   { additionalProperties: false },
 );
 
-export const RouteSchema = Type.Object(
-  {
-    name: Type.String({ description: 'Name used in logs, metrics and events.' }),
-    match: Type.Optional(
-      Type.Object(
-        {
-          hosts: Type.Optional(
-            Type.Array(Type.String({ pattern: '^(\\*\\.)?[A-Za-z0-9.-]+$' }), {
-              description: 'Exact host names or wildcards like "*.example.com"; any host when absent.',
-            }),
-          ),
-          path: Type.Optional(PathMatch),
-          methods: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Z]+$' }), { minItems: 1 })),
-        },
-        { additionalProperties: false },
-      ),
+/** A route's own fields; the registry adds `stages` and the fields stage modules own (src/bulwark-config.ts). */
+const RouteProps = {
+  name: Type.String({ description: 'Name used in logs, metrics and events.' }),
+  match: Type.Optional(
+    Type.Object(
+      {
+        hosts: Type.Optional(
+          Type.Array(Type.String({ pattern: '^(\\*\\.)?[A-Za-z0-9.-]+$' }), {
+            description: 'Exact host names or wildcards like "*.example.com"; any host when absent.',
+          }),
+        ),
+        path: Type.Optional(PathMatch),
+        methods: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Z]+$' }), { minItems: 1 })),
+      },
+      { additionalProperties: false },
     ),
-    pool: Type.String({ description: 'Name of the origin pool that serves this route.' }),
-    priority: Type.Optional(RoutePriority),
-    stages: Type.Optional(
-      Type.Object(
-        {
-          bans: Type.Optional(BansRouteSchema),
-          lists: Type.Optional(ListsSchema),
-          geo: Type.Optional(GeoSchema),
-          access: Type.Optional(AccessSchema),
-          ratelimit: Type.Optional(RateLimitSchema),
-          challenge: Type.Optional(ChallengeSchema),
-          waf: Type.Optional(WafRouteSchema),
-        },
-        {
+  ),
+  pool: Type.String({ description: 'Name of the origin pool that serves this route.' }),
+  timeouts: Type.Optional(
+    Type.Object(
+      {
+        connect: Type.Optional(Duration('Connect to an origin.', '5s')),
+        first_byte: Type.Optional(Duration('From request sent to response headers.', '30s')),
+        idle: Type.Optional(Duration('Longest gap between body chunks, either direction.', '60s')),
+      },
+      { additionalProperties: false },
+    ),
+  ),
+  limits: Type.Optional(
+    Type.Object(
+      { body: Type.Optional(Size('Largest request body; 413 past it.', '10MiB')) },
+      {
+        additionalProperties: false,
+      },
+    ),
+  ),
+  headers: Type.Optional(
+    Type.Object(
+      { request: Type.Optional(HeaderEdits), response: Type.Optional(HeaderEdits) },
+      {
+        additionalProperties: false,
+      },
+    ),
+  ),
+};
+
+/**
+ * The schema of one route: its own fields, the route-level fields stage modules own (e.g. `priority`), and a `stages`
+ * object with one optional key per registered stage.
+ */
+export function routeSchema(
+  moduleFields: Readonly<Record<string, TSchema>>,
+  stages: Readonly<Record<string, TSchema>>,
+) {
+  return Type.Object(
+    {
+      ...RouteProps,
+      ...moduleFields,
+      stages: Type.Optional(
+        Type.Object(stages, {
           additionalProperties: false,
-          description:
-            'The stages this route runs, each with its config. Their order is fixed (src/pipeline/order.ts).',
-        },
+          description: 'The stages this route runs, each with its config. Their order is fixed (src/stages.ts).',
+        }),
       ),
-    ),
-    timeouts: Type.Optional(
-      Type.Object(
-        {
-          connect: Type.Optional(Duration('Connect to an origin.', '5s')),
-          first_byte: Type.Optional(Duration('From request sent to response headers.', '30s')),
-          idle: Type.Optional(Duration('Longest gap between body chunks, either direction.', '60s')),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-    limits: Type.Optional(
-      Type.Object(
-        { body: Type.Optional(Size('Largest request body; 413 past it.', '10MiB')) },
-        {
-          additionalProperties: false,
-        },
-      ),
-    ),
-    headers: Type.Optional(
-      Type.Object(
-        { request: Type.Optional(HeaderEdits), response: Type.Optional(HeaderEdits) },
-        {
-          additionalProperties: false,
-        },
-      ),
-    ),
-  },
-  { additionalProperties: false },
-);
+    },
+    { additionalProperties: false },
+  );
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- only its type is used
+const BaseRouteSchema = Type.Object(RouteProps, { additionalProperties: false });
 
 const OriginSchema = Type.Object(
   {
@@ -299,7 +294,29 @@ export const LimitsSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** Top-level sections the gateway owns; `routes` is composed with the registry's stages in src/bulwark-config.ts. */
+export const GatewaySections = {
+  listeners: Type.Array(ListenerSchema, { minItems: 1 }),
+  pools: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]+$' }), PoolSchema),
+  limits: Type.Optional(LimitsSchema),
+  trusted_proxies: Type.Optional(
+    Type.Array(Type.String(), {
+      description: 'Peers (CIDRs) whose X-Forwarded-For, Forwarded and X-Request-Id are believed.',
+    }),
+  ),
+  shutdown_timeout: Type.Optional(Duration('On SIGTERM, how long in-flight requests may take to finish.', '30s')),
+};
+
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- only its type is used
+const GatewaySectionsSchema = Type.Object(GatewaySections);
+
 export type ListenerConfig = Static<typeof ListenerSchema>;
-export type RouteConfig = Static<typeof RouteSchema>;
+/** A route as the gateway reads it: its own fields typed; stage configs and module-owned fields opaque. */
+export type RouteConfig = Static<typeof BaseRouteSchema> & {
+  readonly stages?: Readonly<Record<string, unknown>>;
+  readonly [moduleField: string]: unknown;
+};
 export type PoolConfig = Static<typeof PoolSchema>;
 export type LimitsConfig = Static<typeof LimitsSchema>;
+/** What the gateway reads of the configuration. */
+export type GatewayConfig = Static<typeof GatewaySectionsSchema> & { readonly routes: readonly RouteConfig[] };

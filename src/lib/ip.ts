@@ -149,3 +149,10 @@ export class IpSet {
     return false;
   }
 }
+
+/** The client's /24 (IPv4) or /64 (IPv6): one client's share of the address space, as rate limits and workers see it. */
+export function clientPrefix(address: string): string {
+  const a = normaliseAddress(address);
+  if (!a.includes(':')) return a.slice(0, a.lastIndexOf('.')) + '.0/24';
+  return `${(ipv6ToBigInt(a) >> 64n).toString(16)}::/64`;
+}

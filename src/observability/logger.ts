@@ -4,7 +4,7 @@
  */
 import { pino, type Logger } from 'pino';
 import { AccessLog } from './access-log.js';
-import type { LogConfig } from '../config/index.js';
+import type { LogConfig } from './schema.js';
 
 export type { Logger };
 

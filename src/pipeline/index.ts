@@ -1,3 +1,4 @@
 export * from './stage.js';
+export * from './ports.js';
+export * from './module.js';
 export { Pipeline, type StageFailure } from './runner.js';
-export { STAGE_ORDER, type StageName } from './order.js';

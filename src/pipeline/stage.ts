@@ -5,7 +5,7 @@
  * builds per-hook arrays at load, so an absent hook costs nothing per request.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import type { ClusterServices } from '../cluster/index.js';
+import type { Ports } from './ports.js';
 
 export type Verdict =
   | { readonly kind: 'continue' }
@@ -112,8 +112,8 @@ export interface StageDeps {
   readonly routeName: string;
   /** Directory of the config file: relative paths in a stage's config resolve against it. */
   readonly baseDir: string;
-  /** State shared between nodes (src/cluster), present when `cluster.redis` is configured. */
-  readonly cluster?: ClusterServices;
+  /** Services bound by provider modules (src/stages.ts), e.g. limits shared through Redis when it is configured. */
+  readonly ports: Ports;
 }
 
 /** Config in, ready stage out. All compiling (CIDR tables, regexes, automata) happens in `create`. */

@@ -14,7 +14,7 @@
 import type { Worker } from 'node:cluster';
 import net from 'node:net';
 import { splitAddress } from '../config/index.js';
-import { clientPrefix } from '../ddos/index.js';
+import { clientPrefix } from '../lib/ip.js';
 import { BulwarkError } from '../errors.js';
 import type { ListenerConfig } from '../gateway/schema.js';
 import { log } from '../observability/index.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request, scratchDir, startOrigin, type TestOrigin } from '../testing/harness.js';
-import type { LoadedConfig } from '../config/index.js';
+import type { LoadedConfig } from '../bulwark-config.js';
 import { workerExecArgv } from './cluster.js';
 import { childPids, freePort, startCli, waitFor, waitReady, type Child } from '../testing/spawn.js';
 

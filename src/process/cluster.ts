@@ -11,10 +11,12 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Socket } from 'node:net';
 import client from 'prom-client';
 import { AdminServer, type AdminBackend } from '../admin/index.js';
-import { loadConfigText, toBytes, toMs, type LoadedConfig, type LoadResult } from '../config/index.js';
+import { toBytes, toMs } from '../config/index.js';
+import { loadConfigText, sectionOf, type LoadedConfig, type LoadResult } from '../bulwark-config.js';
 import { Gateway } from '../gateway/index.js';
-import { createRedisBanReplication } from '../cluster/index.js';
-import { BanTable, type BanChange } from '../ddos/index.js';
+import { createRedisBanReplication, type ClusterConfig } from '../cluster/index.js';
+import { BAN_TABLE, BanTable, type BanChange, type BansNodeConfig } from '../ddos/index.js';
+import { bind } from '../pipeline/index.js';
 import {
   collectProcessMetrics,
   log,
@@ -113,10 +115,10 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
   applyUnderAttackConfig(loaded);
 
   const bans = new BanTable();
-  bans.setMaxEntries(loaded.config.bans?.max_entries);
+  bans.setMaxEntries(sectionOf<BansNodeConfig>(loaded.config, 'bans')?.max_entries);
   bans.persistTo(banStateFile(loaded));
   // With Redis, bans reach every node (publish/subscribe) and outlive restarts; config changes to it need a restart.
-  const redis = loaded.config.cluster?.redis;
+  const redis = sectionOf<ClusterConfig>(loaded.config, 'cluster')?.redis;
   if (redis) bans.attachReplication(createRedisBanReplication(redis));
   /** Workers whose message handler is up: from then on they get every ban change. */
   const listening = new Set<Worker>();
@@ -208,7 +210,7 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
     // The file's under-attack mode, relayed as the admin switch is (workers never read it from their config).
     if (applyUnderAttackConfig(r.loaded, current)) for (const w of listening) w.send(challengeMessage());
     current = r.loaded;
-    bans.setMaxEntries(r.loaded.config.bans?.max_entries);
+    bans.setMaxEntries(sectionOf<BansNodeConfig>(r.loaded.config, 'bans')?.max_entries);
     bans.persistTo(banStateFile(r.loaded));
     try {
       await balancer?.apply(r.loaded.config.listeners);
@@ -341,7 +343,7 @@ export function runWorker(): void {
         }
         try {
           if (gateway) await gateway.reload(r.loaded);
-          else gateway = await Gateway.start(r.loaded, { bans, handedConnections: handed });
+          else gateway = await Gateway.start(r.loaded, { ports: [bind(BAN_TABLE, bans)], handedConnections: handed });
           process.send?.({
             type: 'config-result',
             seq: msg.seq,

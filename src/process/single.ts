@@ -6,18 +6,13 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type http from 'node:http';
 import { AdminServer, type AdminBackend } from '../admin/index.js';
-import {
-  formatProblem,
-  loadConfigFile,
-  splitAddress,
-  toMs,
-  type LoadedConfig,
-  type LoadResult,
-} from '../config/index.js';
+import { formatProblem, splitAddress, toMs } from '../config/index.js';
+import { loadConfigFile, sectionOf, type LoadedConfig, type LoadResult } from '../bulwark-config.js';
 import { startDemoOrigin } from '../demo/index.js';
 import { Gateway } from '../gateway/index.js';
-import { createRedisBanReplication } from '../cluster/index.js';
-import { BanTable } from '../ddos/index.js';
+import { createRedisBanReplication, type ClusterConfig } from '../cluster/index.js';
+import { BAN_TABLE, BanTable, type BansNodeConfig, type UnderAttackConfig } from '../ddos/index.js';
+import { bind } from '../pipeline/index.js';
 import { collectProcessMetrics, log, metrics, queryEvents, register } from '../observability/index.js';
 import { setUnderAttack, underAttack, underAttackFromConfig, type UnderAttackState } from '../ddos/index.js';
 
@@ -43,7 +38,7 @@ export function readinessOf(gateway: Gateway): { ready: boolean; detail: Record<
 
 /** Where this configuration keeps bans across restarts, if anywhere. */
 export function banStateFile(loaded: LoadedConfig): string | undefined {
-  const file = loaded.config.bans?.state_file;
+  const file = sectionOf<BansNodeConfig>(loaded.config, 'bans')?.state_file;
   return file === undefined ? undefined : resolve(loaded.baseDir, file);
 }
 
@@ -52,7 +47,10 @@ export function banStateFile(loaded: LoadedConfig): string | undefined {
  * The admin API switches the mode between reloads; the file wins again at the next one.
  */
 export function applyUnderAttackConfig(next: LoadedConfig, previous?: LoadedConfig): UnderAttackState | undefined {
-  const wanted = underAttackFromConfig(next.config.under_attack, previous?.config.under_attack);
+  const wanted = underAttackFromConfig(
+    sectionOf<UnderAttackConfig>(next.config, 'under_attack'),
+    previous && sectionOf<UnderAttackConfig>(previous.config, 'under_attack'),
+  );
   if (!wanted) return undefined;
   const before = underAttack();
   setUnderAttack(wanted);
@@ -78,15 +76,15 @@ export async function startSingle(loaded: LoadedConfig, reloadFrom?: () => LoadR
   const demo = await startDemoIfConfigured(loaded);
   // Made and loaded before the gateway binds, so stored bans hold from the first request.
   const bans = new BanTable();
-  bans.setMaxEntries(loaded.config.bans?.max_entries);
+  bans.setMaxEntries(sectionOf<BansNodeConfig>(loaded.config, 'bans')?.max_entries);
   bans.persistTo(banStateFile(loaded));
   // With Redis, bans reach every node (publish/subscribe) and outlive restarts; config changes to it need a restart.
-  const redis = loaded.config.cluster?.redis;
+  const redis = sectionOf<ClusterConfig>(loaded.config, 'cluster')?.redis;
   if (redis) bans.attachReplication(createRedisBanReplication(redis));
   applyUnderAttackConfig(loaded);
   let gateway: Gateway;
   try {
-    gateway = await Gateway.start(loaded, { bans });
+    gateway = await Gateway.start(loaded, { ports: [bind(BAN_TABLE, bans)] });
   } catch (e) {
     await bans.close();
     throw e;

@@ -7,7 +7,8 @@ import net, { type AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatProblem, loadConfigText } from '../config/index.js';
+import { formatProblem } from '../config/index.js';
+import { loadConfigText } from '../bulwark-config.js';
 import { fileReloader, startSingle, type RunningNode } from '../process/index.js';
 
 export interface TestGateway {

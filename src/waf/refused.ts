@@ -5,39 +5,10 @@
  * the client has already been answered with 400.
  */
 import { recordEvent } from '../observability/index.js';
+import type { RefusedRequest } from '../pipeline/index.js';
 import { maskSecrets } from './mask.js';
 import { eventMatch, scores, wafMetrics } from './stage.js';
 import type { Waf } from './waf.js';
-
-export interface RefusedRequest {
-  readonly requestId: string;
-  readonly method: string;
-  readonly target: string;
-  /** `HTTP/1.1`; `HTTP/0.9` when the request line had no version. */
-  readonly protocol: string;
-  readonly headers: readonly (readonly [string, string])[];
-  readonly client: string;
-  /** The status the gateway answered with. */
-  readonly status: number;
-  readonly reason: string;
-}
-
-/** Reads a request head as the bytes arrived (one char per byte), leniently; undefined when there is no line. */
-export function parseRawHead(
-  raw: string,
-): Omit<RefusedRequest, 'requestId' | 'client' | 'status' | 'reason'> | undefined {
-  const end = raw.search(/\r?\n\r?\n/);
-  const head = end >= 0 ? raw.slice(0, end) : raw;
-  const lines = head.split(/\r?\n/);
-  const parts = lines[0]!.split(' ').filter((p) => p !== '');
-  if (parts.length < 2) return undefined;
-  const headers: [string, string][] = [];
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(':');
-    if (colon > 0) headers.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
-  }
-  return { method: parts[0]!, target: parts[1]!, protocol: parts[2] ?? 'HTTP/0.9', headers };
-}
 
 /** Runs phases 1, 2 (no body) and 5 over a refused request and records the event when anything matched. */
 export function inspectRefused(waf: Waf, r: RefusedRequest): void {

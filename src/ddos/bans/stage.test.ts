@@ -5,7 +5,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatProblem, loadConfigText } from '../../config/index.js';
+import { formatProblem } from '../../config/index.js';
+import { loadConfigText } from '../../bulwark-config.js';
 import {
   request,
   scratchDir,

@@ -8,14 +8,7 @@
  * Trips are counted per worker process, and forgotten on reload; bans themselves are node-wide and survive both.
  */
 import { toMs } from '../../lib/units.js';
-import {
-  CONTINUE,
-  type Exchange,
-  type Outcome,
-  type Stage,
-  type StageFactory,
-  type Verdict,
-} from '../../pipeline/index.js';
+import { CONTINUE, type Exchange, type Outcome, type Stage, type Verdict } from '../../pipeline/index.js';
 import { recordEvent } from '../../observability/index.js';
 import { banMetrics } from './metrics.js';
 import type { BansRouteConfig, BanTriggerConfig } from './schema.js';
@@ -165,11 +158,4 @@ export class BansStage implements Stage {
       return;
     }
   }
-}
-
-export function bansStageFactory(table: BanTable): StageFactory<BansRouteConfig> {
-  return {
-    name: 'bans',
-    create: (config, deps) => new BansStage(table, config, deps.routeName),
-  };
 }

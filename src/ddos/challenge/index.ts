@@ -1,5 +1,7 @@
 /** The proof-of-work challenge: stage, config schema, under-attack switch, node secret. */
-export { challengeStage, ChallengeStage, acceptsHtml, COOKIE_NAME, API_RETRY_AFTER_S } from './stage.js';
+export { challengeModule } from './module.js';
+export { ChallengeStage, acceptsHtml, COOKIE_NAME, API_RETRY_AFTER_S } from './stage.js';
+export { challengeMetrics } from './metrics.js';
 export { ChallengeSchema, UnderAttackSchema, type ChallengeConfig, type UnderAttackConfig } from './schema.js';
 export {
   underAttack,

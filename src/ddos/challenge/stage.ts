@@ -8,22 +8,12 @@
  * `response.ok` take the interstitial for the page itself.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
-import { toMs } from '../../config/index.js';
 import { recordEvent } from '../../observability/index.js';
-import {
-  CONTINUE,
-  type Exchange,
-  type Stage,
-  type StageDeps,
-  type StageFactory,
-  type Verdict,
-} from '../../pipeline/index.js';
-import { ddosMetrics } from '../metrics.js';
-import { clientPrefix } from '../ratelimit/key.js';
+import { CONTINUE, type Exchange, type Stage, type Verdict } from '../../pipeline/index.js';
+import { challengeMetrics } from './metrics.js';
+import { clientPrefix } from '../../lib/ip.js';
 import { challengePage, NONCE_PARAM, PAGE_CSP, RETURN_PARAM, VERIFY_PARAM } from './page.js';
-import { DEFAULT_COOKIE_TTL, DEFAULT_DIFFICULTY, type ChallengeConfig } from './schema.js';
-import { getNodeSecret, readSecretFile } from './secret.js';
-import { ChallengeSigner, type Binding, type Refusal } from './tokens.js';
+import type { Binding, ChallengeSigner, Refusal } from './tokens.js';
 import { underAttack } from './under-attack.js';
 
 export const COOKIE_NAME = 'bulwark_challenge';
@@ -120,7 +110,7 @@ export class ChallengeStage implements Stage {
   private readonly cookieAttributes: string;
 
   constructor(private readonly o: ChallengeOptions) {
-    const m = ddosMetrics.challengeOutcomes;
+    const m = challengeMetrics.outcomes;
     this.counters = {
       issued: m.labels(o.route, 'issued'),
       solved: m.labels(o.route, 'solved'),
@@ -221,17 +211,3 @@ export class ChallengeStage implements Stage {
     return this.challenge(x, b, returnTo, difficulty, now, 'challenge:failed');
   }
 }
-
-export const challengeStage: StageFactory<ChallengeConfig> = {
-  name: 'challenge',
-  create(config: ChallengeConfig, deps: StageDeps): Stage {
-    const secret = config.secret_file ? readSecretFile(config.secret_file, deps.baseDir) : getNodeSecret();
-    return new ChallengeStage({
-      route: deps.routeName,
-      onlyUnderAttack: config.mode === 'under_attack',
-      difficulty: config.difficulty ?? (config.mode === 'under_attack' ? undefined : DEFAULT_DIFFICULTY),
-      cookieTtlMs: toMs(config.cookie_ttl ?? DEFAULT_COOKIE_TTL),
-      signer: new ChallengeSigner(secret),
-    });
-  },
-};

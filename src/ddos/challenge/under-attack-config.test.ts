@@ -3,7 +3,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { formatProblem, loadConfigText } from '../../config/index.js';
+import { formatProblem } from '../../config/index.js';
+import { loadConfigText } from '../../bulwark-config.js';
 import {
   request,
   startGateway,

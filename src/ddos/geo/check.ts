@@ -4,9 +4,14 @@ import { resolve } from 'node:path';
 import { loadGeoDatabase } from './database.js';
 import type { GeoConfig } from './schema.js';
 
-type Report = (path: Array<string | number>, message: string) => void;
+type Report = (path: ReadonlyArray<string | number>, message: string) => void;
 
-export function checkGeo(geo: GeoConfig | undefined, at: Array<string | number>, baseDir: string, report: Report) {
+export function checkGeo(
+  geo: GeoConfig | undefined,
+  at: ReadonlyArray<string | number>,
+  baseDir: string,
+  report: Report,
+) {
   if (!geo || typeof geo !== 'object') return;
   if (geo.allow === undefined && geo.deny === undefined) report(at, 'names no country; set allow, deny or both');
   if (typeof geo.database !== 'string') return;

@@ -3,9 +3,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatProblem, loadConfigText } from '../../config/index.js';
+import { formatProblem } from '../../config/index.js';
+import { loadConfigText } from '../../bulwark-config.js';
 import { buildMmdb, country } from '../../testing/mmdb-writer.js';
-import { geoStage } from './stage.js';
+import { GeoStage } from './stage.js';
 import {
   request,
   scratchDir,
@@ -135,7 +136,7 @@ routes:
   }
   // A file that goes bad between the check and the build: the factory refuses with the path.
   assert.throws(
-    () => geoStage.create({ database: 'bad.mmdb', deny: ['US'], unknown: 'allow' }, { routeName: 'r', baseDir: dir }),
+    () => new GeoStage({ database: 'bad.mmdb', deny: ['US'], unknown: 'allow' }, 'r', dir),
     (e: Error & { code?: string }) => e.code === 'BWK_ERR_GEO_DATABASE' && e.message.includes(bad),
   );
 });

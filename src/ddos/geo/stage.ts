@@ -5,14 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { BulwarkError } from '../../errors.js';
-import {
-  CONTINUE,
-  type Exchange,
-  type Stage,
-  type StageDeps,
-  type StageFactory,
-  type Verdict,
-} from '../../pipeline/index.js';
+import { CONTINUE, type Exchange, type Stage, type Verdict } from '../../pipeline/index.js';
 import { geoMetrics } from './metrics.js';
 import { acquireGeoDatabase, releaseGeoDatabase, type WatchedGeoDatabase } from './database.js';
 import type { GeoConfig } from './schema.js';
@@ -86,10 +79,3 @@ export class GeoStage implements Stage {
     c.inc();
   }
 }
-
-export const geoStage: StageFactory<GeoConfig> = {
-  name: 'geo',
-  create(config: GeoConfig, deps: StageDeps): Stage {
-    return new GeoStage(config, deps.routeName, deps.baseDir);
-  },
-};

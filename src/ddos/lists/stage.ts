@@ -5,18 +5,11 @@
  */
 import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
-import {
-  CONTINUE,
-  type Exchange,
-  type Stage,
-  type StageDeps,
-  type StageFactory,
-  type Verdict,
-} from '../../pipeline/index.js';
+import { CONTINUE, type Exchange, type Stage, type Verdict } from '../../pipeline/index.js';
 import { IpSet, parseCidr, type Cidr } from '../../lib/ip.js';
 import { log } from '../../observability/index.js';
-import { ddosMetrics } from '../metrics.js';
-import type { ListsConfig } from '../schema.js';
+import { listsMetrics } from './metrics.js';
+import type { ListsConfig } from './schema.js';
 import { parseList } from './list-file.js';
 
 const DENIED: Verdict = Object.freeze({
@@ -62,7 +55,7 @@ class WatchedList {
       for (const p of problems)
         log().warn({ route: this.route, list: this.name }, `${file}:${p.line}: ${p.message}; line skipped`);
     }
-    ddosMetrics.listEntries.labels(this.route, this.name).set(set.size);
+    listsMetrics.entries.labels(this.route, this.name).set(set.size);
     return set;
   }
 
@@ -87,8 +80,8 @@ export class ListsStage implements Stage {
     const files = (list: string[] | undefined) => (list ?? []).map((f) => resolve(baseDir, f));
     this.allow = new WatchedList('allow', inlineCidrs(config.allow), files(config.allow_files), route);
     this.deny = new WatchedList('deny', inlineCidrs(config.deny), files(config.deny_files), route);
-    this.allowed = ddosMetrics.listDecisions.labels(route, 'allow');
-    this.denied = ddosMetrics.listDecisions.labels(route, 'deny');
+    this.allowed = listsMetrics.decisions.labels(route, 'allow');
+    this.denied = listsMetrics.decisions.labels(route, 'deny');
   }
 
   onRequestHeaders(x: Exchange): Verdict {
@@ -110,10 +103,3 @@ export class ListsStage implements Stage {
     this.deny.close();
   }
 }
-
-export const listsStage: StageFactory<ListsConfig> = {
-  name: 'lists',
-  create(config: ListsConfig, deps: StageDeps): Stage {
-    return new ListsStage(config, deps.routeName, deps.baseDir);
-  },
-};

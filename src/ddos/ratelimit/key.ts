@@ -4,13 +4,7 @@
  * per address would give every client 2^64 buckets.
  */
 import type { Exchange } from '../../pipeline/index.js';
-import { normaliseAddress, ipv6ToBigInt } from '../../lib/ip.js';
-
-export function clientPrefix(address: string): string {
-  const a = normaliseAddress(address);
-  if (!a.includes(':')) return a.slice(0, a.lastIndexOf('.')) + '.0/24';
-  return `${(ipv6ToBigInt(a) >> 64n).toString(16)}::/64`;
-}
+import { clientPrefix, normaliseAddress } from '../../lib/ip.js';
 
 function cookieValue(header: string | undefined, name: string): string {
   if (!header) return '';

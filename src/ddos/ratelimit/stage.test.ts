@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatProblem, loadConfigText } from '../../config/index.js';
+import { formatProblem } from '../../config/index.js';
+import { loadConfigText } from '../../bulwark-config.js';
 import {
   rawRequest,
   request,
@@ -9,7 +10,7 @@ import {
   type TestGateway,
   type TestOrigin,
 } from '../../testing/harness.js';
-import { clientPrefix } from './key.js';
+import { clientPrefix } from '../../lib/ip.js';
 
 let origin: TestOrigin;
 let gw: TestGateway;

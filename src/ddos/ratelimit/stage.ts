@@ -10,20 +10,12 @@
  * promise.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
-import {
-  CONTINUE,
-  type Exchange,
-  type Stage,
-  type StageDeps,
-  type Step,
-  type StageFactory,
-  type Verdict,
-} from '../../pipeline/index.js';
+import { CONTINUE, type Exchange, type Stage, type Step, type Verdict } from '../../pipeline/index.js';
 import { batchedCounter } from '../../observability/index.js';
-import { ddosMetrics } from '../metrics.js';
-import type { RateLimitConfig, RateLimitRule } from '../schema.js';
-import type { ClusterServices, RuleLimiter } from '../../cluster/index.js';
+import { rateLimitMetrics } from './metrics.js';
+import type { RateLimitConfig, RateLimitRule } from './schema.js';
 import { Gcra, type GcraDecision } from './gcra.js';
+import type { RuleLimiter, SharedRateLimits } from './port.js';
 import { compileKey } from './key.js';
 import { parseQuota, SlidingWindow } from './window.js';
 
@@ -74,7 +66,7 @@ interface CompiledRule {
 function limiterFor(
   rule: RateLimitRule,
   route: string,
-  cluster: ClusterServices | undefined,
+  cluster: SharedRateLimits | undefined,
 ): { limiter: RuleLimiter; policy: string } {
   let rate: RuleLimiter | undefined;
   let policy = '';
@@ -97,9 +89,9 @@ function limiterFor(
   return { limiter: rate ? new RateAndQuota(rate as Gcra, window) : window, policy };
 }
 
-function compileRule(rule: RateLimitRule, route: string, cluster: ClusterServices | undefined): CompiledRule {
+function compileRule(rule: RateLimitRule, route: string, cluster: SharedRateLimits | undefined): CompiledRule {
   const { limiter, policy } = limiterFor(rule, route, cluster);
-  const m = ddosMetrics.rateLimitDecisions;
+  const m = rateLimitMetrics.decisions;
   return {
     name: rule.name,
     key: compileKey(rule.key),
@@ -119,7 +111,7 @@ export class RateLimitStage implements Stage {
   readonly name = 'ratelimit';
   private readonly rules: readonly CompiledRule[];
 
-  constructor(config: RateLimitConfig, route: string, cluster?: ClusterServices) {
+  constructor(config: RateLimitConfig, route: string, cluster?: SharedRateLimits) {
     this.rules = config.rules.map((r) => compileRule(r, route, cluster));
   }
 
@@ -180,10 +172,3 @@ function refusal(rule: CompiledRule, retryAfter: number): Verdict {
     headers,
   });
 }
-
-export const rateLimitStage: StageFactory<RateLimitConfig> = {
-  name: 'ratelimit',
-  create(config: RateLimitConfig, deps: StageDeps): Stage {
-    return new RateLimitStage(config, deps.routeName, deps.cluster);
-  },
-};

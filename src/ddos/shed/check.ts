@@ -3,7 +3,7 @@ import { parseCidr } from '../../lib/ip.js';
 import { toBytes, toMs } from '../../lib/units.js';
 import type { OverloadConfig } from './schema.js';
 
-type Report = (path: Array<string | number>, message: string) => void;
+type Report = (path: ReadonlyArray<string | number>, message: string) => void;
 
 /** A value the schema refused reads as NaN (no comparison holds) instead of throwing away the other checks. */
 function safe(unit: (v: string | number) => number, v: unknown): number {

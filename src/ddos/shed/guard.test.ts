@@ -1,7 +1,8 @@
 // The overload guard's state machine, driven by an injected sampler and clock (no timer, no sockets).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatProblem, loadConfigText } from '../../config/index.js';
+import { formatProblem } from '../../config/index.js';
+import { loadConfigText } from '../../bulwark-config.js';
 import { queryEvents } from '../../observability/index.js';
 import { OverloadGuard, type Sample } from './guard.js';
 

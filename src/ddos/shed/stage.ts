@@ -49,7 +49,3 @@ export class ShedStage implements Stage {
     return g.verdict;
   }
 }
-
-export function createShedStage(guard: OverloadGuard, route: string, protectedRoute: boolean): Stage {
-  return new ShedStage(guard, route, protectedRoute);
-}

@@ -20,7 +20,8 @@ import type { ClientRequest, ClientResponse } from '../handler.js';
 import { problemBody, problemHeaders, rawProblemResponse } from '../problem.js';
 import type { ListenerConfig } from '../schema.js';
 import { loadCertificates, selectContext, type CertificateTable } from './tls.js';
-import { parseRawHead, type RefusedRequest } from '../../waf/index.js';
+import type { RefusedRequest } from '../../pipeline/index.js';
+import { parseRawHead } from './raw-head.js';
 
 export interface ListenerLimits {
   readonly headerBytes: number;

@@ -1,30 +1,18 @@
 /**
- * Checks the schema cannot express: references between sections, unique names, addresses that collide,
- * CIDRs and regexes that must compile. Each problem points at the offending node.
+ * The gateway's load-time checks that the schema cannot express: references between sections, unique names,
+ * addresses that collide, certificate files, regexes that must compile. Stage configs are checked by their modules.
+ * The document may have failed the schema, so it is read defensively.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import RE2 from 're2';
+import { splitAddress } from '../config/index.js';
 import { parseCidr } from '../lib/ip.js';
-import { checkGeo, checkOverload } from '../ddos/index.js';
-import type { Config } from './schema.js';
-import type { ConfigProblem } from './errors.js';
-import { formatPath } from './errors.js';
-import { positionOf, type ParsedYaml } from './yaml.js';
+import type { GatewayConfig } from './schema.js';
 
-export function splitAddress(address: string): { host: string; port: number } {
-  const i = address.lastIndexOf(':');
-  const host = address.slice(0, i).replace(/^\[|\]$/g, '');
-  return { host, port: Number(address.slice(i + 1)) };
-}
+type Report = (path: ReadonlyArray<string | number>, message: string) => void;
 
-export function checkConfig(config: Config, parsed: ParsedYaml, file: string, baseDir: string): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
-  const report = (path: Array<string | number>, message: string) => {
-    const pos = positionOf(parsed, path);
-    problems.push({ file, line: pos.line, col: pos.col, path: formatPath(path), message });
-  };
-
+export function checkGateway(config: GatewayConfig, report: Report, baseDir: string): void {
   const pools = config.pools ?? {};
   const poolNames = Object.keys(pools);
   const known = poolNames.length ? poolNames.join(', ') : '(none defined)';
@@ -65,13 +53,6 @@ export function checkConfig(config: Config, parsed: ParsedYaml, file: string, ba
     });
   });
 
-  const admin = config.admin?.address ?? '127.0.0.1:9901';
-  const adminPort = splitAddress(admin).port;
-  const clash = ports.get(adminPort);
-  if (clash !== undefined && adminPort !== 0)
-    report(['admin', 'address'], `the admin API must not share port ${adminPort} with listeners[${clash}]`);
-
-  checkRateLimitScopes(config.ratelimit?.rules, ['ratelimit', 'rules'], config, report);
   routes.forEach((r, i) => {
     if (!(r.pool in pools)) report(['routes', i, 'pool'], `pool "${r.pool}" is not defined; expected one of: ${known}`);
     const path = r.match?.path;
@@ -82,27 +63,6 @@ export function checkConfig(config: Config, parsed: ParsedYaml, file: string, ba
         report(['routes', i, 'match', 'path', 'regex'], `not a valid RE2 regex: ${(e as Error).message}`);
       }
     }
-    const lists = r.stages?.lists;
-    for (const list of ['allow', 'deny'] as const) {
-      (Array.isArray(lists?.[list]) ? lists[list] : []).forEach((c, k) => {
-        const parsedCidr = typeof c === 'string' ? parseCidr(c) : null;
-        if (typeof parsedCidr === 'string') report(['routes', i, 'stages', 'lists', list, k], parsedCidr);
-      });
-      const files = lists?.[`${list}_files`];
-      (Array.isArray(files) ? files : []).forEach((f, k) => {
-        if (typeof f === 'string' && !existsSync(resolve(baseDir, f)))
-          report(['routes', i, 'stages', 'lists', `${list}_files`, k], `file "${f}" does not exist`);
-      });
-    }
-    checkRateLimitScopes(r.stages?.ratelimit?.rules, ['routes', i, 'stages', 'ratelimit', 'rules'], config, report);
-    checkGeo(r.stages?.geo, ['routes', i, 'stages', 'geo'], baseDir, report);
-    r.stages?.access?.rules?.forEach((rule, j) =>
-      (Array.isArray(rule.cidrs) ? rule.cidrs : []).forEach((c, k) => {
-        const parsedCidr = typeof c === 'string' ? parseCidr(c) : null;
-        if (typeof parsedCidr === 'string')
-          report(['routes', i, 'stages', 'access', 'rules', j, 'cidrs', k], parsedCidr);
-      }),
-    );
   });
 
   for (const [name, pool] of Object.entries(pools)) {
@@ -132,32 +92,5 @@ export function checkConfig(config: Config, parsed: ParsedYaml, file: string, ba
   (Array.isArray(config.trusted_proxies) ? config.trusted_proxies : []).forEach((c, i) => {
     const p = typeof c === 'string' ? parseCidr(c) : null;
     if (typeof p === 'string') report(['trusted_proxies', i], p);
-  });
-  checkOverload(config.overload, report);
-  return problems;
-}
-
-/** `scope: cluster` needs Redis, and shares a rate only (quotas are per node). */
-function checkRateLimitScopes(
-  rules: Config['routes'][number]['stages'] extends infer S
-    ? S extends { ratelimit?: { rules: infer R } }
-      ? R | undefined
-      : never
-    : never,
-  at: Array<string | number>,
-  config: Config,
-  report: (path: Array<string | number>, message: string) => void,
-): void {
-  rules?.forEach((rule, j) => {
-    if (rule.scope === 'cluster' && config.cluster?.redis === undefined)
-      report(
-        [...at, j, 'scope'],
-        'scope "cluster" shares the limit through Redis; add cluster.redis (url) at the top level, or use "node"',
-      );
-    if (rule.scope === 'cluster' && rule.quota !== undefined)
-      report(
-        [...at, j, 'quota'],
-        'quotas are counted per node; a "cluster" rule shares a rate only: put the quota in a rule of its own',
-      );
   });
 }
