@@ -9,6 +9,7 @@ import {
   createConfigLoader,
   splitAddress,
   type ConfigCheck,
+  type ConfigLoader,
   type DocumentResult,
   type LoadedDocument,
 } from './config/index.js';
@@ -17,14 +18,14 @@ import { GatewaySections, routeSchema, type GatewayConfig } from './gateway/sche
 import { LogSchema, type LogConfig } from './observability/schema.js';
 import type { CheckContext, ConfigPath, RouteView } from './pipeline/index.js';
 import { ProcessSections } from './process/schema.js';
-import { PROVIDERS, STAGES } from './stages.js';
+import { PROVIDERS, registeredStages, registryVersion } from './stages.js';
 
 type Sections = Record<string, TSchema>;
 
 /** Every top-level section a module declares; two modules claiming one key is a registry mistake, caught here. */
 function moduleSections(): Sections {
   const sections: Sections = {};
-  for (const m of [...STAGES, ...PROVIDERS]) {
+  for (const m of [...registeredStages(), ...PROVIDERS]) {
     for (const [key, schema] of Object.entries(m.nodeSchemas ?? {})) {
       if (key in sections) throw new Error(`stage registry: two modules declare the top-level section "${key}"`);
       sections[key] = Type.Optional(schema);
@@ -36,7 +37,7 @@ function moduleSections(): Sections {
 function routeSchemaOfRegistry(): TSchema {
   const fields: Sections = {};
   const stages: Sections = {};
-  for (const m of STAGES) {
+  for (const m of registeredStages()) {
     for (const [key, schema] of Object.entries(m.routeFields ?? {})) fields[key] = Type.Optional(schema);
     if (m.routeSchema) stages[m.name] = Type.Optional(m.routeSchema);
   }
@@ -50,17 +51,20 @@ const BaseSchema = Type.Object({
   log: Type.Optional(LogSchema),
 });
 
-export const ConfigSchema = Type.Object(
-  {
-    ...BaseSchema.properties,
-    routes: Type.Array(routeSchemaOfRegistry(), {
-      minItems: 1,
-      description: 'Tried in order; the first match serves.',
-    }),
-    ...moduleSections(),
-  },
-  { additionalProperties: false },
-);
+/** The schema of the whole file for the stages registered now. */
+export function configSchema(): TSchema {
+  return Type.Object(
+    {
+      ...BaseSchema.properties,
+      routes: Type.Array(routeSchemaOfRegistry(), {
+        minItems: 1,
+        description: 'Tried in order; the first match serves.',
+      }),
+      ...moduleSections(),
+    },
+    { additionalProperties: false },
+  );
+}
 
 /**
  * The configuration as the code reads it. Sections owned by stage modules are opaque here: each module reads its own
@@ -97,7 +101,7 @@ const checkAll: ConfigCheck<Config> = (config, baseDir, report) => {
     if (adminPort !== 0 && typeof l?.address === 'string' && splitAddress(l.address).port === adminPort)
       report(['admin', 'address'], `the admin API must not share port ${adminPort} with listeners[${i}]`);
   });
-  for (const m of [...STAGES, ...PROVIDERS]) {
+  for (const m of [...registeredStages(), ...PROVIDERS]) {
     if (!m.check) continue;
     const ctx: CheckContext<unknown> = {
       sections: config,
@@ -109,12 +113,24 @@ const checkAll: ConfigCheck<Config> = (config, baseDir, report) => {
   }
 };
 
-const loader = createConfigLoader<Config>(ConfigSchema, checkAll);
+// Composed and compiled on first use, and again only when the registry has changed since.
+let current: { version: number; loader: ConfigLoader<Config> } | undefined;
+
+function loader(): ConfigLoader<Config> {
+  if (current?.version !== registryVersion())
+    current = { version: registryVersion(), loader: createConfigLoader<Config>(configSchema(), checkAll) };
+  return current.loader;
+}
 
 /** Reads, substitutes `${VAR}`s, validates and checks a configuration text; every problem at once. */
-export const loadConfigText = loader.loadText;
+export function loadConfigText(text: string, file: string, baseDir: string, env?: NodeJS.ProcessEnv): LoadResult {
+  return loader().loadText(text, file, baseDir, env);
+}
+
 /** As loadConfigText, from a file; the embedded default when `path` is undefined. */
-export const loadConfigFile = loader.loadFile;
+export function loadConfigFile(path: string | undefined, env?: NodeJS.ProcessEnv): LoadResult {
+  return loader().loadFile(path, env);
+}
 export { routeViews };
 
 /** A top-level section a module owns, typed by the schema the module declares for it (e.g. `BansNodeConfig`). */

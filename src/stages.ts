@@ -18,7 +18,7 @@ import { wafModule } from './waf/index.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyStageModule = StageModule<any, any>;
 
-export const STAGES: readonly AnyStageModule[] = [
+const BUILT_IN: readonly AnyStageModule[] = [
   // Overload shedding: one integer compare while calm; an overloaded worker spends nothing else on a request.
   shedModule,
   // Banned clients (admin or automatic): one hash probe per prefix length, so even before the lists.
@@ -36,6 +36,41 @@ export const STAGES: readonly AnyStageModule[] = [
   // SecLang rules (CRS): the most expensive stage, so the last to see a request.
   wafModule,
 ];
+
+const stages: AnyStageModule[] = [...BUILT_IN];
+let version = 0;
+
+/** The registered stages, in order. */
+export function registeredStages(): readonly AnyStageModule[] {
+  return stages;
+}
+
+/** Changes each time a stage is registered or removed: the config schema is recomposed when it does. */
+export function registryVersion(): number {
+  return version;
+}
+
+/**
+ * Adds a stage from outside this file (a program embedding Bulwark, a test) at a named place, as one more line in
+ * the list above would. Configurations loaded afterwards validate its config and build it; running ones are not
+ * touched until reloaded. Returns the function that removes it again.
+ */
+export function registerStage(module: AnyStageModule, place: { before: string } | { after: string }): () => void {
+  if (stages.some((m) => m.name === module.name))
+    throw new Error(`stage registry: a stage named "${module.name}" is already registered`);
+  const anchor = 'before' in place ? place.before : place.after;
+  const at = stages.findIndex((m) => m.name === anchor);
+  if (at < 0) throw new Error(`stage registry: no stage named "${anchor}" to register "${module.name}" next to`);
+  stages.splice('before' in place ? at : at + 1, 0, module);
+  version++;
+  return () => {
+    const i = stages.indexOf(module);
+    if (i >= 0) {
+      stages.splice(i, 1);
+      version++;
+    }
+  };
+}
 
 /** Modules that offer services (ports) to stages instead of running one. */
 export const PROVIDERS: readonly PortProvider[] = [

@@ -16,7 +16,7 @@ import {
   type RouteView,
   type Stage,
 } from '../pipeline/index.js';
-import { PROVIDERS, STAGES, type AnyStageModule } from '../stages.js';
+import { PROVIDERS, registeredStages, type AnyStageModule } from '../stages.js';
 import { createPools, type OriginPool, type PoolEvents } from './origins/index.js';
 import { compileHeaderEdits, type HeaderEdits } from './proxy/headers.js';
 import { compileRoute, Router } from './routes/router.js';
@@ -74,7 +74,7 @@ function portsOf(bindings: readonly PortBinding<unknown>[]): Ports {
 /** Every module's setup, in registry order, each handed what it returned for the configuration being replaced. */
 function setUpModules(config: Config, baseDir: string, ports: Ports, previous: Runtime | undefined): ModuleInstance[] {
   const routes = config.routes;
-  return STAGES.map((module) => {
+  return registeredStages().map((module) => {
     const before = previous?.modules.find((m) => m.module === module)?.node;
     const node = module.setup?.({
       sections: config,
