@@ -5,7 +5,7 @@
  * (gateway, process, the stage registry src/stages.ts, src/bulwark-config.ts, main). Imports point down, never up.
  */
 const CORE = '^src/(lib|config|observability|pipeline)/';
-const CAPABILITIES = '^src/(access|admin|apikeys|cluster|console|ddos|demo|dns|waf)/';
+const CAPABILITIES = '^src/(access|admin|apikeys|cluster|console|ddos|demo|dns|waf|waf-middleware)/';
 const COMPOSITION = '^src/(gateway|process)/|^src/(stages|bulwark-config|main|index)\\.ts$';
 
 /** Type-only cycles allowed, at most 3 files each; their runtime edges point one way. */

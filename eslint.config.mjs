@@ -34,6 +34,8 @@ export default tseslint.config(
                 '**/waf/**/*',
                 '!**/waf/index.js',
                 '!**/waf/schema.js',
+                '**/waf-middleware/*',
+                '!**/waf-middleware/index.js',
                 '**/ddos/*',
                 '**/ddos/**/*',
                 '!**/ddos/index.js',

@@ -1,7 +1,7 @@
 // docs/errors.md and the code catalogue cannot drift: every code has a heading and every heading a code.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { ERROR_CODES } from './errors.js';
 
 test('docs/errors.md documents exactly the codes in src/errors.ts', () => {
@@ -18,4 +18,17 @@ test('docs/errors.md documents exactly the codes in src/errors.ts', () => {
     [],
     'headings without a code',
   );
+});
+
+test('every BWK_ERR_* code written anywhere in src/ is in the catalogue', () => {
+  const src = new URL('../src/', import.meta.url);
+  const files = (readdirSync(src, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+  const declared = new Set(Object.keys(ERROR_CODES));
+  const strays: string[] = [];
+  for (const f of files) {
+    const text = readFileSync(new URL(f, src), 'utf8');
+    for (const m of text.matchAll(/\bBWK_ERR_[A-Z0-9_]*[A-Z0-9]\b/g))
+      if (!declared.has(m[0]) && !strays.includes(`${f}: ${m[0]}`)) strays.push(`${f}: ${m[0]}`);
+  }
+  assert.deepEqual(strays, [], 'codes used but not declared in src/errors.ts');
 });

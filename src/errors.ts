@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   BWK_ERR_ADMIN_UNAUTHORIZED: 'A mutating admin endpoint was called without a valid bearer token.',
   BWK_ERR_ADMIN_NOT_FOUND: 'No admin endpoint at that path and method.',
   BWK_ERR_WAF_RULES: 'The WAF rule set (CRS or your SecLang files) failed to load; each problem names file:line.',
+  BWK_ERR_WAF_LOAD: 'createWaf() (bulwark/waf) could not load its rules or route profile; `problems` lists each.',
+  BWK_ERR_CRS_INSTALL: 'The pinned OWASP CRS release could not be downloaded, verified or unpacked into the cache.',
   BWK_ERR_GEO_DATABASE: 'A geo stage database is not a usable MaxMind DB file; the message names the path and why.',
   BWK_ERR_RELOAD_FAILED: 'A configuration reload was refused; the running configuration keeps serving.',
   BWK_ERR_BAN_INVALID: 'A ban request to the admin API named an invalid target or duration, or was not valid JSON.',

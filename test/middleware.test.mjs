@@ -51,6 +51,8 @@ for (const name of ['node:http', 'express', 'fastify']) {
       const problem = await sqli.json();
       assert.equal(problem.status, 403);
       assert.ok(problem.request_id);
+      assert.equal(problem.code, 'waf:blocked', 'the gateway problem shape, with the WAF stage code');
+      assert.equal(sqli.headers.get('x-request-id'), problem.request_id);
       await new Promise((r) => setTimeout(r, 50));
       const event = events.slice(before).find((e) => e.request_id === problem.request_id);
       assert.ok(event, 'a security event for the block');

@@ -3,24 +3,9 @@
  * `code` is a stable BWK_ERR_* or the verdict reason (`access:denied`), so clients and operators can branch on it.
  */
 import { STATUS_CODES, type OutgoingHttpHeaders } from 'node:http';
+import { problemBody, type Problem } from '../lib/problem.js';
 
-export interface Problem {
-  status: number;
-  code: string;
-  detail?: string;
-  requestId: string;
-}
-
-export function problemBody(p: Problem): string {
-  return JSON.stringify({
-    type: 'about:blank',
-    title: STATUS_CODES[p.status] ?? 'Error',
-    status: p.status,
-    detail: p.detail,
-    code: p.code,
-    request_id: p.requestId,
-  });
-}
+export { problemBody, type Problem };
 
 /** problemBody without its request id and closing brace: `problemBodyBefore(...) + JSON.stringify(id) + '}'`. */
 export function problemBodyBefore(status: number, code: string, detail: string | undefined): string {

@@ -6,3 +6,8 @@ export { locateCrs, cacheDir, isCrsRelease, PINNED_CRS_VERSION } from './crs.js'
 export { installCrs, crsTreeDigest, PINNED_CRS_DIGEST, type InstallResult } from './crs-install.js';
 export { wafMetrics } from './stage.js';
 export { inspectRefused } from './refused.js';
+// What the Node connector (src/waf-middleware) runs the engine with, outside the gateway.
+export { eventMatch, headerPairs, scores } from './stage.js';
+export { maskSecrets } from './mask.js';
+export type { Interruption } from './engine/evaluate.js';
+export type { Transaction } from './engine/transaction.js';

@@ -8,12 +8,21 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import type { Interruption } from './engine/evaluate.js';
-import type { Transaction } from './engine/transaction.js';
-import { maskSecrets } from './mask.js';
-import type { WafConfig, WafRouteConfig } from './schema.js';
-import { eventMatch, headerPairs, scores } from './stage.js';
-import { loadWaf, type Waf, type WafProfile } from './waf.js';
+import { BulwarkError } from '../errors.js';
+import { problemBody as gatewayProblemBody } from '../lib/problem.js';
+import {
+  eventMatch,
+  headerPairs,
+  loadWaf,
+  maskSecrets,
+  scores,
+  type Interruption,
+  type Transaction,
+  type Waf,
+  type WafConfig,
+  type WafProfile,
+  type WafRouteConfig,
+} from '../waf/index.js';
 
 export interface CreateWafOptions {
   /** A CRS release folder. By default it is found as the gateway finds it ($BULWARK_CRS_DIR, the cache...). */
@@ -58,10 +67,11 @@ export interface WafMiddleware {
   readonly engine: Waf;
 }
 
-export class WafLoadError extends Error {
-  readonly code = 'BWK_ERR_WAF_LOAD';
+/** createWaf() could not load its rules or profile; `problems` names each with file:line where there is one. */
+export class WafLoadError extends BulwarkError {
   constructor(readonly problems: readonly string[]) {
-    super(`the WAF could not load its rules:\n${problems.join('\n')}`);
+    super('BWK_ERR_WAF_LOAD', `the WAF could not load its rules:\n${problems.join('\n')}`);
+    this.name = 'WafLoadError';
   }
 }
 
@@ -329,15 +339,10 @@ function sendBlocked(res: ServerResponse, i: Interruption, id: string): void {
 
 const BLOCKED = 'The request was blocked by the web application firewall.';
 
-/** RFC 9457 problem details, the same shape for every framework. */
-function problemBody(status: number, id: string, detail = BLOCKED) {
-  return {
-    type: 'https://bulwark.dev/problems/waf-blocked',
-    title: status === 413 ? 'Request body too large' : 'Forbidden',
-    status,
-    detail,
-    request_id: id,
-  };
+/** The gateway's problem details, with the WAF stage's codes, the same for every framework. */
+function problemBody(status: number, id: string, detail = BLOCKED): string {
+  const code = status === 413 ? 'waf:body_too_large' : 'waf:blocked';
+  return gatewayProblemBody({ status, code, detail, requestId: id });
 }
 
 function sendProblem(res: ServerResponse, status: number, id: string, detail: string): void {
@@ -345,7 +350,7 @@ function sendProblem(res: ServerResponse, status: number, id: string, detail: st
     res.destroy();
     return;
   }
-  const body = JSON.stringify(problemBody(status, id, detail));
+  const body = problemBody(status, id, detail);
   res.writeHead(status, {
     'content-type': 'application/problem+json',
     'content-length': Buffer.byteLength(body),
@@ -444,7 +449,7 @@ function fastifyPlugin(waf: Waf, profile: WafProfile, emit: (e: WafEvent) => voi
       if (!stop) return payload;
       for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
       reply.code(stop.status).header('content-type', 'application/problem+json').header('x-request-id', state.id);
-      return JSON.stringify(problemBody(stop.status, state.id));
+      return problemBody(stop.status, state.id);
     }) as never);
     app.addHook('onResponse', (async (request: FastifyRequestLike, reply: FastifyReplyLike) => {
       const state = txs.get(request.raw);
