@@ -65,8 +65,8 @@ test('a fourth connection from one address is closed at once; other addresses ar
   again.socket.destroy();
 
   const metrics = await (await fetch(`${gw.adminUrl}/metrics`)).text();
-  assert.match(metrics, /bulwark_connections_refused_total\{listener="public",reason="per_client"\} 2/);
-  assert.match(metrics, /bulwark_connections_refused_total\{listener="public",reason="total"\} 1/);
+  assert.match(metrics, /bulwark_gateway_connections_refused_total\{listener="public",reason="per_client"\} 2/);
+  assert.match(metrics, /bulwark_gateway_connections_refused_total\{listener="public",reason="total"\} 1/);
   const events = (await (await fetch(`${gw.adminUrl}/v1/events?type=connections`)).json()) as {
     events: { client: string; reason: string; action: string }[];
   };

@@ -56,7 +56,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function trips(): Promise<number> {
   const m = (await request(`${gw.adminUrl}/metrics`)).body.match(
-    /bulwark_slow_guard_trips_total\{listener="secure",guard="send_timeout"\} (\d+)/,
+    /bulwark_gateway_slow_guard_trips_total\{listener="secure",guard="send_timeout"\} (\d+)/,
   );
   return m ? Number(m[1]) : 0;
 }

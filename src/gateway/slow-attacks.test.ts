@@ -101,7 +101,7 @@ test('slowloris and slow POST from one address do not stop a good client at anot
   assert.equal(answered408, slowPosts.length, 'every slow POST was answered 408 before its connection closed');
 
   const metrics = (await request(`${gw.adminUrl}/metrics`)).body;
-  assert.match(metrics, /bulwark_slow_guard_trips_total\{listener="public",guard="body_min_rate"\} \d+/);
+  assert.match(metrics, /bulwark_gateway_slow_guard_trips_total\{listener="public",guard="body_min_rate"\} \d+/);
   const events = (await (await fetch(`${gw.adminUrl}/v1/events?type=connections`)).json()) as {
     events: { client: string; reason: string }[];
   };

@@ -98,7 +98,7 @@ test('new connections per second per address: a burst past the bucket is closed 
 
   const refusedMetric = await metric(
     gwRate.adminUrl,
-    /bulwark_connections_refused_total\{listener="rated",reason="rate"\} (\d+)/,
+    /bulwark_gateway_connections_refused_total\{listener="rated",reason="rate"\} (\d+)/,
   );
   assert.equal(refusedMetric, refused);
   const events = (await (await fetch(`${gwRate.adminUrl}/v1/events?type=connections`)).json()) as {
@@ -117,7 +117,7 @@ test('the new-connection buckets stay bounded however many addresses connect', (
 
 test('slow read: a client that stops reading a large response is disconnected after send_timeout', async () => {
   const trips = () =>
-    metric(gw.adminUrl, /bulwark_slow_guard_trips_total\{listener="public",guard="send_timeout"\} (\d+)/);
+    metric(gw.adminUrl, /bulwark_gateway_slow_guard_trips_total\{listener="public",guard="send_timeout"\} (\d+)/);
   const before = await trips();
   const socket = net.connect({ port: gw.port, host: '127.0.0.1' });
   socket.on('error', () => undefined);
@@ -199,7 +199,10 @@ test('max_requests_per_connection over HTTP/2: GOAWAY after the third stream, al
   assert.ok(goawayAfter !== undefined && goawayAfter <= 3, 'the gateway sent GOAWAY');
   assert.ok(session.closed || session.destroyed, 'the session ended');
   assert.ok(
-    (await metric(gw.adminUrl, /bulwark_slow_guard_trips_total\{listener="public",guard="max_requests"\} (\d+)/)) >= 2,
+    (await metric(
+      gw.adminUrl,
+      /bulwark_gateway_slow_guard_trips_total\{listener="public",guard="max_requests"\} (\d+)/,
+    )) >= 2,
   );
 });
 

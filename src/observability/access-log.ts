@@ -19,7 +19,7 @@ const MAX_PENDING_CHARS = 16 * 1024 * 1024;
 const FLUSH_INTERVAL_MS = 1000;
 
 const dropped = new client.Counter({
-  name: 'bulwark_access_log_dropped_lines_total',
+  name: 'bulwark_observability_access_log_dropped_lines_total',
   help: 'Access log lines dropped because the destination could not keep up or failed.',
 });
 

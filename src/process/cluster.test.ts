@@ -64,7 +64,7 @@ test('metrics are summed across both workers', async () => {
   for (let i = 0; i < 40; i++) assert.equal((await request(`${url}/m${i}`)).status, 200);
   const after = total((await request(`${admin}/metrics`)).body);
   assert.equal(after - before, 40);
-  assert.match((await request(`${admin}/metrics`)).body, /^bulwark_cluster_workers 2$/m);
+  assert.match((await request(`${admin}/metrics`)).body, /^bulwark_process_workers 2$/m);
 });
 
 test('workers run with the configured V8 heap limit, unless node was given its own', async () => {
@@ -107,7 +107,7 @@ test('a killed worker is replaced and the gateway keeps answering', async () => 
     'a replacement worker',
   );
   await waitFor(
-    async () => /bulwark_cluster_worker_restarts_total 1/.test((await request(`${admin}/metrics`)).body),
+    async () => /bulwark_process_worker_restarts_total 1/.test((await request(`${admin}/metrics`)).body),
     5000,
     'restart counted',
   );

@@ -51,12 +51,12 @@ type FromWorker =
 
 const primaryRegistry = new client.Registry();
 const workerRestarts = new client.Counter({
-  name: 'bulwark_cluster_worker_restarts_total',
+  name: 'bulwark_process_worker_restarts_total',
   help: 'Workers that died and were replaced.',
   registers: [primaryRegistry],
 });
 const workersUp = new client.Gauge({
-  name: 'bulwark_cluster_workers',
+  name: 'bulwark_process_workers',
   help: 'Workers running now.',
   registers: [primaryRegistry],
 });

@@ -94,8 +94,12 @@ test('a ban POSTed to the primary is enforced on every connection of that client
   assert.deepEqual([...pids].sort(), childPids(child.pid).sort());
 
   const metrics = (await request(`${admin}/metrics`)).body;
-  assert.match(metrics, /^bulwark_bans_total\{source="manual",reason="manual"\} 1$/m, 'counted once, not per worker');
-  assert.match(metrics, /^bulwark_bans_active 1$/m, 'the same ban in every process is one ban');
+  assert.match(
+    metrics,
+    /^bulwark_ddos_bans_total\{source="manual",reason="manual"\} 1$/m,
+    'counted once, not per worker',
+  );
+  assert.match(metrics, /^bulwark_ddos_bans_active 1$/m, 'the same ban in every process is one ban');
 });
 
 test('an automatic ban made in one worker holds in the other; DELETE on the primary lifts it everywhere', async () => {

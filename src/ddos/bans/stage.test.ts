@@ -89,9 +89,9 @@ test('a manual ban refuses that client with 403 and Retry-After, not another; GE
   assert.equal((await list('?covers=127.0.0.2')).length, 1);
 
   const metrics = (await request(`${gw.adminUrl}/metrics`)).body;
-  assert.match(metrics, /^bulwark_bans_active [1-9]/m);
-  assert.match(metrics, /^bulwark_bans_total\{source="manual",reason="manual"\} [1-9]/m);
-  assert.match(metrics, /^bulwark_bans_refused_total\{route="open"\} [1-9]/m);
+  assert.match(metrics, /^bulwark_ddos_bans_active [1-9]/m);
+  assert.match(metrics, /^bulwark_ddos_bans_total\{source="manual",reason="manual"\} [1-9]/m);
+  assert.match(metrics, /^bulwark_ddos_bans_refused_total\{route="open"\} [1-9]/m);
   const events = JSON.parse((await request(`${gw.adminUrl}/v1/events?type=ban`)).body) as {
     events: Array<Record<string, unknown>>;
   };
@@ -173,7 +173,7 @@ test('automatic ban after rate-limit trips; it expires; the second offence bans 
   assert.ok(Number(refused.headers['retry-after']) > 2, `Retry-After ${refused.headers['retry-after']}`);
 
   const metrics = (await request(`${gw.adminUrl}/metrics`)).body;
-  assert.match(metrics, /^bulwark_bans_total\{source="auto",reason="ratelimit:tiny"\} 2$/m);
+  assert.match(metrics, /^bulwark_ddos_bans_total\{source="auto",reason="ratelimit:tiny"\} 2$/m);
   const events = JSON.parse((await request(`${gw.adminUrl}/v1/events?type=ban&route=limited`)).body) as {
     events: Array<Record<string, unknown>>;
   };

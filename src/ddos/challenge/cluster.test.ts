@@ -35,7 +35,7 @@ routes: [{ name: all, pool: main }]
   await waitFor(async () => (await request(`${admin}/readyz`)).status === 200, 20_000, 'readiness');
   // Both workers up: readiness answers once one is.
   await waitFor(
-    async () => /^bulwark_cluster_workers 2$/m.test((await request(`${admin}/metrics`)).body),
+    async () => /^bulwark_process_workers 2$/m.test((await request(`${admin}/metrics`)).body),
     20_000,
     '2 workers',
   );
@@ -94,7 +94,7 @@ test(
     await waitFor(
       async () =>
         childPids(child.pid).filter((p) => !workers.includes(p)).length === 1 &&
-        /^bulwark_cluster_workers 2$/m.test((await request(`${admin}/metrics`)).body),
+        /^bulwark_process_workers 2$/m.test((await request(`${admin}/metrics`)).body),
       20_000,
       'a replacement worker',
     );

@@ -94,15 +94,17 @@ routes:
     assert.equal(origin.seen.length, seenBefore, 'shed requests never reached the origin');
 
     const m = await metricsText(gw);
-    assert.match(m, /bulwark_shed_total\{route="all",reason="inflight",priority="normal"\} 1\n/);
-    assert.match(m, /bulwark_shed_total\{route="vip",reason="inflight",priority="protected"\} 1\n/);
-    assert.match(m, /bulwark_shed_total\{route="all",reason="inflight",priority="protected"\} 1\n/);
-    assert.match(m, /bulwark_overload_state 2\n/);
+    assert.match(m, /bulwark_ddos_shed_total\{route="all",reason="inflight",priority="normal"\} 1\n/);
+    assert.match(m, /bulwark_ddos_shed_total\{route="vip",reason="inflight",priority="protected"\} 1\n/);
+    assert.match(m, /bulwark_ddos_shed_total\{route="all",reason="inflight",priority="protected"\} 1\n/);
+    assert.match(m, /bulwark_ddos_overload_state 2\n/);
 
     // Load drops: the held requests finish; the state clears (one level per clear_after) and traffic flows.
     for (const r of held.splice(0)) r.writeHead(200).end('done');
     await Promise.all(answers);
-    await until('the overload state to clear', async () => /bulwark_overload_state 0\n/.test(await metricsText(gw)));
+    await until('the overload state to clear', async () =>
+      /bulwark_ddos_overload_state 0\n/.test(await metricsText(gw)),
+    );
     assert.equal((await request(`${gw.url}/`)).status, 200);
 
     const events = await overloadEvents(gw);
@@ -153,7 +155,7 @@ routes: [{ name: all, pool: main }]
     assert.equal((await request(`${gw.url}/`)).status, 503, 'a request while the state holds is shed');
     assert.match(
       await metricsText(gw),
-      /bulwark_shed_total\{route="all",reason="event_loop_delay",priority="normal"\} \d+/,
+      /bulwark_ddos_shed_total\{route="all",reason="event_loop_delay",priority="normal"\} \d+/,
     );
     await until('the delay state to clear', async () => (await request(`${gw.url}/`)).status === 200);
     const actions = (await overloadEvents(gw)).map((e) => e['action']);
@@ -166,7 +168,10 @@ routes: [{ name: all, pool: main }]
     );
     assert.equal((await reload(gw)).status, 200);
     await until('heap shedding', async () => (await request(`${gw.url}/`)).status === 503);
-    assert.match(await metricsText(gw), /bulwark_shed_total\{route="all",reason="heap_used",priority="normal"\} \d+/);
+    assert.match(
+      await metricsText(gw),
+      /bulwark_ddos_shed_total\{route="all",reason="heap_used",priority="normal"\} \d+/,
+    );
 
     // Without the section nothing is shed, at once.
     writeFileSync(gw.file, readFileSync(gw.file, 'utf8').replace(/^overload:[\s\S]*?(?=^pools:)/m, ''));

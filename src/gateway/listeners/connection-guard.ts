@@ -9,7 +9,7 @@ import client from 'prom-client';
 import { GuardEvents, normaliseAddress } from './guard-events.js';
 
 const refused = new client.Counter({
-  name: 'bulwark_connections_refused_total',
+  name: 'bulwark_gateway_connections_refused_total',
   help: 'Client connections closed at accept time, by listener and reason (per_client, total, rate).',
   labelNames: ['listener', 'reason'] as const,
 });

@@ -12,7 +12,7 @@
  * One timer per listener samples every watched request and connection a few times per deadline; nothing is
  * scheduled per request. A watched body's request id is decided here, when the watch starts, through the function
  * the listener passes (the gateway's, which the handler would use); the listener hands that id to the handler, so
- * a 408 and everything else about the request carry one id. Requests without a body never ask for it here. Each trip counts in bulwark_slow_guard_trips_total{listener,guard} and raises at most one
+ * a 408 and everything else about the request carry one id. Requests without a body never ask for it here. Each trip counts in bulwark_gateway_slow_guard_trips_total{listener,guard} and raises at most one
  * security event per client address, guard and minute.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -26,7 +26,7 @@ import { GuardEvents, normaliseAddress } from './guard-events.js';
 export type SlowGuard = 'body_min_rate' | 'send_timeout' | 'max_requests';
 
 const trips = new client.Counter({
-  name: 'bulwark_slow_guard_trips_total',
+  name: 'bulwark_gateway_slow_guard_trips_total',
   help: 'Connections or streams closed by a slow-client guard, by listener and guard (body_min_rate, send_timeout, max_requests).',
   labelNames: ['listener', 'guard'] as const,
 });
