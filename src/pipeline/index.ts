@@ -1,4 +1,4 @@
 export * from './stage.js';
 export * from './ports.js';
-export * from './module.js';
+export * from './stage-module.js';
 export { Pipeline, type StageFailure } from './runner.js';

@@ -7,7 +7,8 @@
 import { recordEvent } from '../observability/index.js';
 import type { RefusedRequest } from '../pipeline/index.js';
 import { maskSecrets } from './mask.js';
-import { eventMatch, scores, wafMetrics } from './stage.js';
+import { wafMetrics } from './metrics.js';
+import { eventMatch, scores } from './stage.js';
 import type { Waf } from './waf.js';
 
 /** Runs phases 1, 2 (no body) and 5 over a refused request and records the event when anything matched. */

@@ -3,12 +3,12 @@
  * response headers, phase 4 on the response body (held back from the client and inspected up to the limit, so a
  * block replaces the whole response), phase 5 and the security event when the exchange is logged.
  */
-import client from 'prom-client';
 import { CONTINUE, end, type Exchange, type Outcome, type Stage, type Step } from '../pipeline/index.js';
 import { batchedCounter, recordEvent, type CountChild } from '../observability/index.js';
 import type { Interruption, MatchRecord } from './engine/evaluate.js';
 import type { Transaction } from './engine/transaction.js';
 import { maskSecrets } from './mask.js';
+import { wafMetrics } from './metrics.js';
 import type { Waf, WafProfile } from './waf.js';
 
 const KEY = Symbol('waf');
@@ -20,19 +20,6 @@ interface State {
   /** Phase 4 has run. */
   inspected?: boolean;
 }
-
-export const wafMetrics = {
-  requests: new client.Counter({
-    name: 'bulwark_waf_requests_total',
-    help: 'Requests the WAF inspected, by route and outcome (passed, detected, blocked).',
-    labelNames: ['route', 'outcome'] as const,
-  }),
-  ruleMatches: new client.Counter({
-    name: 'bulwark_waf_rule_matches_total',
-    help: 'Logged rule matches, by rule id and action (blocked, detected).',
-    labelNames: ['rule', 'action'] as const,
-  }),
-};
 
 const BLOCKED_DETAIL = 'The request was blocked by the web application firewall.';
 
