@@ -1,6 +1,7 @@
 /**
- * The one contract every protection implements. A request flows through the stages in the order declared in
- * `order.ts`; request hooks run in that order, response hooks and `onLog` in reverse (like Envoy's filters).
+ * The one contract every protection implements. A request flows through the stages in the order of the stage
+ * registry (src/stages.ts, above this folder); request hooks run in that order, response hooks and `onLog` in
+ * reverse (like Envoy's filters).
  * A verdict is a value, not an exception. A hook with nothing to do is left out, not written empty: the runner
  * builds per-hook arrays at load, so an absent hook costs nothing per request.
  */
