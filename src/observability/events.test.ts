@@ -13,6 +13,7 @@ import {
   setEventSink,
   type EventQuery,
   type SecurityEvent,
+  type UnnumberedEvent,
 } from './events.js';
 
 const logger = configureProcessLogger({ level: 'info' });
@@ -106,7 +107,7 @@ test('events from other processes are numbered on arrival, after the ones alread
   const from = queryEvents({}).last;
   const theirs = (n: number): SecurityEvent =>
     ({
-      seq: n,
+      seq: n, // the sender's own number, replaced on arrival
       time: new Date().toISOString(),
       pid: 4242,
       type: 'waf',
@@ -132,7 +133,7 @@ test('events from other processes are numbered on arrival, after the ones alread
 });
 
 test('with a sink, events leave the process instead of going to its ring', () => {
-  const sent: SecurityEvent[] = [];
+  const sent: UnnumberedEvent[] = [];
   const before = queryEvents({}).last;
   setEventSink((e) => sent.push(e));
   try {
@@ -141,6 +142,7 @@ test('with a sink, events leave the process instead of going to its ring', () =>
     setEventSink(undefined);
   }
   assert.equal(sent.length, 1);
+  assert.equal('seq' in sent[0]!, false, 'numbered by the process that keeps the ring');
   assert.equal(queryEvents({ after: before }).events.length, 0);
 });
 
@@ -186,8 +188,8 @@ test('the log: a match that let the request through is debug, a refusal info, a 
   logged.length = 0;
   logger.level = 'debug';
   capture();
-  const e = waf(3, 'detected', 920350);
+  waf(3, 'detected', 920350);
   logger.level = 'info';
   assert.deepEqual(logged, [{ level: 'debug', msg: 'waf detected' }]);
-  assert.equal(queryEvents({ request_id: e.request_id, action: 'detected' }).events.length, 1);
+  assert.equal(queryEvents({ request_id: 'r3', action: 'detected' }).events.length, 1);
 });

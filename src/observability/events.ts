@@ -12,12 +12,8 @@
  */
 import { log } from './logger.js';
 
-export interface SecurityEvent {
-  /** The node-wide order: increasing, assigned by the process that keeps the ring; `after`/`before` page on it. */
-  readonly seq: number;
-  readonly time: string;
-  /** The process that raised it (a worker, or the primary). */
-  readonly pid: number;
+/** What a caller of recordEvent gives: the fields every event has, and its type's own (docs/events.md). */
+export interface EventFields {
   /** The capability that raised it: `waf`, `ban`, `challenge`, `connections`, `overload`, `cluster`. */
   readonly type: string;
   readonly request_id: string;
@@ -25,6 +21,18 @@ export interface SecurityEvent {
   readonly client: string;
   readonly action: string;
   readonly [field: string]: unknown;
+}
+
+/** An event before the process that keeps the ring has numbered it: what a worker sends to the primary. */
+export interface UnnumberedEvent extends EventFields {
+  readonly time: string;
+  /** The process that raised it (a worker, or the primary). */
+  readonly pid: number;
+}
+
+export interface SecurityEvent extends UnnumberedEvent {
+  /** The node-wide order: increasing, assigned by the process that keeps the ring; `after`/`before` page on it. */
+  readonly seq: number;
 }
 
 export interface EventQuery {
@@ -61,7 +69,7 @@ const MAX_LIMIT = 10_000;
 let capacity = 1000;
 let ring: SecurityEvent[] = [];
 let seq = 0;
-let sink: ((event: SecurityEvent) => void) | undefined;
+let sink: ((event: UnnumberedEvent) => void) | undefined;
 
 export function setEventCapacity(n: number): void {
   capacity = n;
@@ -74,9 +82,10 @@ export function eventCapacity(): number {
 
 /**
  * From now on, recorded events go to `fn` instead of this process's ring (a worker hands them to the primary,
- * which numbers and keeps them). They are still logged here, where they happen.
+ * which numbers and keeps them). They are still logged here, where they happen, without a seq: only the primary's
+ * numbers mean anything to a reader.
  */
-export function setEventSink(fn: ((event: SecurityEvent) => void) | undefined): void {
+export function setEventSink(fn: ((event: UnnumberedEvent) => void) | undefined): void {
   sink = fn;
 }
 
@@ -106,20 +115,25 @@ function keep(event: SecurityEvent): void {
   if (ring.length > capacity + 256) ring = ring.slice(ring.length - capacity);
 }
 
-export function recordEvent(fields: Omit<SecurityEvent, 'seq' | 'time' | 'pid'>): SecurityEvent {
-  const event = { seq: ++seq, time: new Date().toISOString(), pid: process.pid, ...fields } as SecurityEvent;
-  if (sink) sink(event);
-  else keep(event);
+export function recordEvent(fields: EventFields): void {
+  const unnumbered = { time: new Date().toISOString(), pid: process.pid, ...fields } as UnnumberedEvent;
+  let event: UnnumberedEvent = unnumbered;
+  if (sink) sink(unnumbered);
+  else keep((event = { seq: ++seq, ...unnumbered } as SecurityEvent));
   const logger = log();
   const level = eventLogLevel(event);
   // pino's disabled levels are no-ops; checking first also skips building the message.
   if (logger.isLevelEnabled(level)) logger[level]({ event }, `${event.type} ${event.action}`);
-  return event;
 }
 
 /** Events recorded by another process (a worker's, at the primary): numbered here, in the order they arrive. */
-export function ingestEvents(events: readonly SecurityEvent[]): void {
-  for (const e of events) keep({ ...e, seq: ++seq });
+export function ingestEvents(events: readonly UnnumberedEvent[]): void {
+  for (const e of events) {
+    // seq first in the JSON, and this process's number whatever the sender put there.
+    const numbered = { seq: 0, ...e };
+    numbered.seq = ++seq;
+    keep(numbered);
+  }
 }
 
 function matchesRule(e: SecurityEvent, rule: string): boolean {

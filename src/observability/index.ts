@@ -15,4 +15,5 @@ export {
   type EventPage,
   type EventQuery,
   type SecurityEvent,
+  type UnnumberedEvent,
 } from './events.js';

@@ -24,7 +24,7 @@ import {
   queryEvents,
   setEventCapacity,
   setEventSink,
-  type SecurityEvent,
+  type UnnumberedEvent,
 } from '../observability/index.js';
 import { EventRelay } from './event-relay.js';
 import { ClientHashBalancer, type HandedConnection } from './balance.js';
@@ -49,7 +49,7 @@ type FromWorker =
   | { type: 'readiness-result'; seq: number; ready: boolean; detail: Record<string, unknown> }
   | { type: 'metrics-result'; seq: number; metrics: client.MetricObjectWithValues<client.MetricValue<string>>[] }
   // A worker's events, numbered and kept by the primary (event-relay.ts); `dropped` waited too long to be sent.
-  | { type: 'events'; events: SecurityEvent[]; dropped: number }
+  | { type: 'events'; events: UnnumberedEvent[]; dropped: number }
   | { type: 'ban-change'; change: BanChange };
 
 const primaryRegistry = new client.Registry();

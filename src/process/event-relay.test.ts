@@ -1,16 +1,17 @@
 // The worker's side of the node-wide event order: batches, never a message per event, a bound on what waits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { SecurityEvent } from '../observability/index.js';
+import type { UnnumberedEvent } from '../observability/index.js';
 import { EventRelay } from './event-relay.js';
 
-const event = (n: number) => ({ seq: n, request_id: `r${n}` }) as unknown as SecurityEvent;
+const event = (n: number) => ({ request_id: `r${n}` }) as unknown as UnnumberedEvent;
+const numbers = (batch: UnnumberedEvent[]) => batch.map((e) => Number(e.request_id.slice(1)));
 
 test('events go in batches of maxBatch at once, the rest after the interval, in order', async () => {
   const batches: number[][] = [];
   const relay = new EventRelay({
     send: (batch, _dropped, done) => {
-      batches.push(batch.map((e) => e.seq));
+      batches.push(numbers(batch));
       done();
     },
     maxPending: () => 1000,
@@ -30,7 +31,7 @@ test('events go in batches of maxBatch at once, the rest after the interval, in 
 test('while writes are slow, at most maxInFlight batches go; beyond the capacity the oldest are dropped and counted', async () => {
   const sent: Array<{ seqs: number[]; dropped: number; done: () => void }> = [];
   const relay = new EventRelay({
-    send: (batch, dropped, done) => void sent.push({ seqs: batch.map((e) => e.seq), dropped, done }),
+    send: (batch, dropped, done) => void sent.push({ seqs: numbers(batch), dropped, done }),
     maxPending: () => 5,
     maxBatch: 2,
     intervalMs: 10,

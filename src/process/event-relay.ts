@@ -5,11 +5,11 @@
  * the primary falls behind, the oldest waiting events beyond the ring's capacity are dropped and counted, as the
  * ring itself would have dropped them.
  */
-import type { SecurityEvent } from '../observability/index.js';
+import type { UnnumberedEvent } from '../observability/index.js';
 
 export interface EventRelayOptions {
   /** Sends one batch; calls `done` once it is written (process.send's callback), whatever the outcome. */
-  readonly send: (batch: SecurityEvent[], dropped: number, done: () => void) => void;
+  readonly send: (batch: UnnumberedEvent[], dropped: number, done: () => void) => void;
   /** How many events may wait: the ring's capacity, read on every push so a reload applies. */
   readonly maxPending: () => number;
   readonly maxBatch?: number;
@@ -18,7 +18,7 @@ export interface EventRelayOptions {
 }
 
 export class EventRelay {
-  private pending: SecurityEvent[] = [];
+  private pending: UnnumberedEvent[] = [];
   private dropped = 0;
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -32,7 +32,7 @@ export class EventRelay {
     this.maxInFlight = options.maxInFlight ?? 4;
   }
 
-  push(event: SecurityEvent): void {
+  push(event: UnnumberedEvent): void {
     this.pending.push(event);
     const over = this.pending.length - Math.max(1, this.options.maxPending());
     if (over > 0) {
