@@ -369,6 +369,7 @@ export function runWorker(): void {
         // The process log as configured (level, stderr), as the primary's: not pino's default, info on stdout.
         const wanted = JSON.stringify(r.loaded.config.log ?? {});
         if (wanted !== logSettings) {
+          log().flush();
           configureProcessLogger(r.loaded.config.log);
           logSettings = wanted;
         }
