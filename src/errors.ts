@@ -22,7 +22,9 @@ export const ERROR_CODES = {
   BWK_ERR_BAD_REQUEST: 'The request is malformed (smuggling shape, invalid header, bad chunk).',
   BWK_ERR_METHOD_NOT_ALLOWED: 'CONNECT was sent to the gateway, which is a reverse proxy and does not tunnel.',
   BWK_ERR_STAGE_FAILED: 'A pipeline stage threw; the request is refused rather than passed unchecked.',
-  BWK_ERR_ADMIN_UNAUTHORIZED: 'A mutating admin endpoint was called without a valid bearer token.',
+  BWK_ERR_ADMIN_UNAUTHORIZED:
+    'An admin endpoint under /v1/ or one that changes state was called without a valid bearer token, or none is set.',
+  BWK_ERR_ADMIN_FORBIDDEN: 'The read token was sent to an admin endpoint that changes state; it needs the write token.',
   BWK_ERR_ADMIN_NOT_FOUND: 'No admin endpoint at that path and method.',
   BWK_ERR_WAF_RULES: 'The WAF rule set (CRS or your SecLang files) failed to load; each problem names file:line.',
   BWK_ERR_WAF_LOAD: 'createWaf() (bulwark/waf) could not load its rules or route profile; `problems` lists each.',

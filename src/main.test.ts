@@ -11,7 +11,15 @@ import { scratchDir } from './testing/harness.js';
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
 function bulwark(...args: string[]) {
-  return spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 20_000 });
+  return bulwarkWith({}, ...args);
+}
+
+function bulwarkWith(env: NodeJS.ProcessEnv, ...args: string[]) {
+  return spawnSync(process.execPath, [MAIN, ...args], {
+    encoding: 'utf8',
+    timeout: 20_000,
+    env: { ...process.env, BULWARK_ADMIN_READ_TOKEN: undefined, ...env },
+  });
 }
 
 test('bulwark check prints all three mistakes with file:line:col and exits 1', () => {
@@ -32,9 +40,13 @@ test('bulwark check exits 0 on a valid file; usage errors exit 2', () => {
   const def = bulwark('default-config');
   assert.equal(def.status, 0);
   writeFileSync(file, def.stdout);
-  const ok = bulwark('check', '-c', file);
+  // The default's admin read token comes from the environment; a copy of it checked elsewhere needs it set.
+  const ok = bulwarkWith({ BULWARK_ADMIN_READ_TOKEN: 'a-read-token-of-24-chars' }, 'check', '-c', file);
   assert.equal(ok.status, 0, ok.stderr);
   assert.match(ok.stdout, /: ok$/m);
+  const unset = bulwark('check', '-c', file);
+  assert.equal(unset.status, 1);
+  assert.match(unset.stderr, /environment variable BULWARK_ADMIN_READ_TOKEN is not set/);
   assert.equal(bulwark('check').status, 2);
   assert.equal(bulwark('frobnicate').status, 2);
 });

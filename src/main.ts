@@ -5,6 +5,7 @@
  *   bulwark check -c bulwark.yaml       validate a file: every problem with file:line:col, exit 0 or 1
  */
 import cluster from 'node:cluster';
+import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { formatProblem, DEFAULT_CONFIG_YAML } from './config/index.js';
@@ -15,7 +16,8 @@ import { installCrs, locateCrs, PINNED_CRS_VERSION, type WafConfig } from './waf
 
 const USAGE = `usage:
   bulwark [start] [-c FILE]     run the gateway; without -c, the embedded default
-                                (data plane http://127.0.0.1:8080, admin http://127.0.0.1:9901)
+                                (data plane http://127.0.0.1:8080, admin http://127.0.0.1:9901; its
+                                reads need $BULWARK_ADMIN_READ_TOKEN, made and printed when unset)
   bulwark check -c FILE         validate FILE and print every problem; exit 0 when valid, 1 otherwise
   bulwark default-config        print the embedded default configuration
   bulwark crs install [--version V] [--from DIR|ARCHIVE] [--dest DIR]
@@ -74,6 +76,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
+  if (configPath === undefined) defaultReadToken(process.env);
   const r = loadConfigFile(configPath);
   if (!r.ok) {
     for (const p of r.problems) console.error(formatProblem(p));
@@ -127,6 +130,21 @@ main(process.argv.slice(2)).then(
     process.exit(1);
   },
 );
+
+/**
+ * The embedded default reads the admin API's read token from $BULWARK_ADMIN_READ_TOKEN. A first run on a fresh
+ * machine has none: make one for this run and print it once, on the terminal rather than in the process log, so
+ * the quick start's curl of /v1/events works; the workers (and reloads) read the same variable.
+ */
+function defaultReadToken(env: NodeJS.ProcessEnv): void {
+  if (env.BULWARK_ADMIN_READ_TOKEN) return;
+  env.BULWARK_ADMIN_READ_TOKEN = randomBytes(18).toString('base64url');
+  console.error(
+    `bulwark: admin API read token for this run: ${env.BULWARK_ADMIN_READ_TOKEN}\n` +
+      '         (curl -H "Authorization: Bearer <token>" http://127.0.0.1:9901/v1/events; ' +
+      'export BULWARK_ADMIN_READ_TOKEN to choose your own)',
+  );
+}
 
 async function crsCommand(argv: string[]): Promise<number> {
   let parsed;

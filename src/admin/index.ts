@@ -1,2 +1,3 @@
-/** The admin API: metrics, health, readiness, reload. Its own listener, never the data plane's. */
+/** The admin API: metrics, health, readiness, reload, events, bans. Its own listener, never the data plane's. */
 export { AdminServer, type AdminBackend } from './server.js';
+export { AdminSchema, type AdminConfig } from './schema.js';

@@ -1,5 +1,12 @@
-/** Config schema of the admin API: the top-level `admin` section. */
+/** Config schema of the admin API: `admin:` at the top level of bulwark.yaml (src/admin/README.md). */
 import { Type, type Static } from '@sinclair/typebox';
+
+const Token = (description: string) =>
+  Type.String({
+    minLength: 16,
+    description,
+    errorHint: 'at least 16 characters; put it in an environment variable, e.g. "${BULWARK_ADMIN_TOKEN}"',
+  });
 
 export const AdminSchema = Type.Object(
   {
@@ -10,10 +17,26 @@ export const AdminSchema = Type.Object(
       errorHint: 'host:port, e.g. "127.0.0.1:9901"',
     }),
     token: Type.Optional(
-      Type.String({
-        minLength: 16,
-        description: 'Bearer token for mutating endpoints; use ${BULWARK_ADMIN_TOKEN}. Without it they are refused.',
-      }),
+      Token('The write token, as before tokens existed: the same as tokens.write. Use ${BULWARK_ADMIN_TOKEN}.'),
+    ),
+    tokens: Type.Optional(
+      Type.Object(
+        {
+          read: Type.Optional(
+            Token('Bearer token for reads under /v1/ (events, bans, under-attack). Use ${BULWARK_ADMIN_READ_TOKEN}.'),
+          ),
+          write: Type.Optional(
+            Token(
+              'Bearer token for everything: reads, and the endpoints that change state. Use ${BULWARK_ADMIN_TOKEN}.',
+            ),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'Without a token, reads under /v1/ and changes are refused (401); /metrics, /healthz, /readyz stay open.',
+        },
+      ),
     ),
   },
   { additionalProperties: false },

@@ -117,7 +117,13 @@ test('two gateways share a limit of N, fall back to their node limits without Re
   for (const [i, n] of nodes.entries()) {
     assert.ok(local[i]! + shared[i]! <= N, `node ${i} stays within its node limit: ${shared[i]} + ${local[i]}`);
     assert.ok((await metric(n, 'bulwark_cluster_ratelimit_fallback_total', 'rule="shared"')) >= N);
-    const events = JSON.parse((await request(`${n.admin}/v1/events?type=cluster&action=fallback`)).body) as {
+    const events = JSON.parse(
+      (
+        await request(`${n.admin}/v1/events?type=cluster&action=fallback`, {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        })
+      ).body,
+    ) as {
       events: unknown[];
     };
     assert.ok(events.events.length >= 1, 'a cluster fallback event');

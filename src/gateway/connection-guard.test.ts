@@ -3,7 +3,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { request, startGateway, startOrigin, type TestGateway, type TestOrigin } from '../testing/harness.js';
+import {
+  ADMIN_AUTH,
+  request,
+  startGateway,
+  startOrigin,
+  type TestGateway,
+  type TestOrigin,
+} from '../testing/harness.js';
 
 let origin: TestOrigin;
 let gw: TestGateway;
@@ -67,7 +74,7 @@ test('a fourth connection from one address is closed at once; other addresses ar
   const metrics = await (await fetch(`${gw.adminUrl}/metrics`)).text();
   assert.match(metrics, /bulwark_gateway_connections_refused_total\{listener="public",reason="per_client"\} 2/);
   assert.match(metrics, /bulwark_gateway_connections_refused_total\{listener="public",reason="total"\} 1/);
-  const events = (await (await fetch(`${gw.adminUrl}/v1/events?type=connections`)).json()) as {
+  const events = (await (await fetch(`${gw.adminUrl}/v1/events?type=connections`, { headers: ADMIN_AUTH })).json()) as {
     events: { client: string; reason: string; action: string }[];
   };
   const fromTwo = events.events.filter((e) => e.client === '127.0.0.2');

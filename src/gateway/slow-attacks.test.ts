@@ -6,7 +6,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startAttack } from '../testing/slow-attacker.js';
-import { request, startGateway, startOrigin, type TestGateway, type TestOrigin } from '../testing/harness.js';
+import {
+  ADMIN_AUTH,
+  request,
+  startGateway,
+  startOrigin,
+  type TestGateway,
+  type TestOrigin,
+} from '../testing/harness.js';
 
 const HEADERS_TIMEOUT_MS = 2000;
 const GRACE_MS = 1000;
@@ -102,7 +109,7 @@ test('slowloris and slow POST from one address do not stop a good client at anot
 
   const metrics = (await request(`${gw.adminUrl}/metrics`)).body;
   assert.match(metrics, /bulwark_gateway_slow_guard_trips_total\{listener="public",guard="body_min_rate"\} \d+/);
-  const events = (await (await fetch(`${gw.adminUrl}/v1/events?type=connections`)).json()) as {
+  const events = (await (await fetch(`${gw.adminUrl}/v1/events?type=connections`, { headers: ADMIN_AUTH })).json()) as {
     events: { client: string; reason: string }[];
   };
   const slowEvents = events.events.filter((e) => e.client === '127.0.0.2' && e.reason === 'body_min_rate');

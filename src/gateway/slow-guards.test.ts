@@ -7,6 +7,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { ConnectionGuard } from './listeners/connection-guard.js';
 import {
+  ADMIN_AUTH,
   request,
   startGateway,
   startOrigin,
@@ -101,7 +102,9 @@ test('new connections per second per address: a burst past the bucket is closed 
     /bulwark_gateway_connections_refused_total\{listener="rated",reason="rate"\} (\d+)/,
   );
   assert.equal(refusedMetric, refused);
-  const events = (await (await fetch(`${gwRate.adminUrl}/v1/events?type=connections`)).json()) as {
+  const events = (await (
+    await fetch(`${gwRate.adminUrl}/v1/events?type=connections`, { headers: ADMIN_AUTH })
+  ).json()) as {
     events: { client: string; reason: string }[];
   };
   assert.equal(events.events.filter((e) => e.client === '127.0.0.2' && e.reason === 'rate').length, 1);

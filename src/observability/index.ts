@@ -4,10 +4,16 @@ export { isoNow } from './clock.js';
 export { batchedCounter, type CountChild } from './batched.js';
 export { collectProcessMetrics, metrics, register } from './metrics.js';
 export {
+  eventCapacity,
+  eventLogLevel,
+  ingestEvents,
   parseEventQuery,
   queryEvents,
   recordEvent,
   setEventCapacity,
+  setEventSink,
+  type EventPage,
   type EventQuery,
   type SecurityEvent,
+  type UnnumberedEvent,
 } from './events.js';

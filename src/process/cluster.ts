@@ -16,14 +16,20 @@ import { loadConfigText, sectionOf, type LoadedConfig, type LoadResult } from '.
 import { Gateway } from '../gateway/index.js';
 import { createRedisBanReplication, type ClusterConfig } from '../cluster/index.js';
 import { BAN_TABLE, BanTable, type BanChange, type BansNodeConfig } from '../ddos/index.js';
+import type { WafConfig } from '../waf/index.js';
 import { bind } from '../pipeline/index.js';
 import {
   collectProcessMetrics,
+  configureProcessLogger,
+  eventCapacity,
+  ingestEvents,
   log,
   queryEvents,
-  type EventQuery,
-  type SecurityEvent,
+  setEventCapacity,
+  setEventSink,
+  type UnnumberedEvent,
 } from '../observability/index.js';
+import { EventRelay } from './event-relay.js';
 import { ClientHashBalancer, type HandedConnection } from './balance.js';
 import { applyUnderAttackConfig, banStateFile, readinessOf, startDemoIfConfigured } from './single.js';
 import { getNodeSecret, setNodeSecret, setUnderAttack, underAttack, type UnderAttackState } from '../ddos/index.js';
@@ -35,7 +41,6 @@ type ToWorker =
   | { type: 'config'; seq: number; text: string; file: string; baseDir: string }
   | { type: 'readiness'; seq: number }
   | { type: 'metrics'; seq: number }
-  | { type: 'events'; seq: number; query: EventQuery }
   | { type: 'drain'; deadlineMs: number }
   | { type: 'bans'; changes: BanChange[] }
   // The node's challenge secret (so a cookie is good on every worker) and the under-attack mode.
@@ -46,7 +51,8 @@ type FromWorker =
   | { type: 'config-result'; seq: number; ok: boolean; error?: string; generation?: number }
   | { type: 'readiness-result'; seq: number; ready: boolean; detail: Record<string, unknown> }
   | { type: 'metrics-result'; seq: number; metrics: client.MetricObjectWithValues<client.MetricValue<string>>[] }
-  | { type: 'events-result'; seq: number; events: SecurityEvent[]; last: number }
+  // A worker's events, numbered and kept by the primary (event-relay.ts); `dropped` waited too long to be sent.
+  | { type: 'events'; events: UnnumberedEvent[]; dropped: number }
   | { type: 'ban-change'; change: BanChange };
 
 const primaryRegistry = new client.Registry();
@@ -58,6 +64,11 @@ const workerRestarts = new client.Counter({
 const workersUp = new client.Gauge({
   name: 'bulwark_process_workers',
   help: 'Workers running now.',
+  registers: [primaryRegistry],
+});
+const eventsDropped = new client.Counter({
+  name: 'bulwark_process_events_dropped_total',
+  help: "Workers' security events dropped before they reached the primary, which was a ring's capacity behind.",
   registers: [primaryRegistry],
 });
 
@@ -113,6 +124,8 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
 
   // Before any worker: each gets the mode with the secret, before its first configuration.
   applyUnderAttackConfig(loaded);
+  // The node's events are kept here, numbered as they arrive from the workers (one order a reader pages through).
+  setEventCapacity(sectionOf<WafConfig>(loaded.config, 'waf')?.events?.keep ?? 1000);
 
   const bans = new BanTable();
   bans.setMaxEntries(sectionOf<BansNodeConfig>(loaded.config, 'bans')?.max_entries);
@@ -151,6 +164,11 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
     workersUp.set(live.size);
     const bornAt = Date.now();
     w.on('message', (m: FromWorker) => {
+      if (m?.type === 'events') {
+        ingestEvents(m.events);
+        if (m.dropped > 0) eventsDropped.inc(m.dropped);
+        return;
+      }
       if (m?.type !== 'ban-change') return;
       if (!bans.apply(m.change, 'worker')) return;
       for (const other of listening) if (other !== w) sendBans(other, [m.change]);
@@ -210,6 +228,7 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
     // The file's under-attack mode, relayed as the admin switch is (workers never read it from their config).
     if (applyUnderAttackConfig(r.loaded, current)) for (const w of listening) w.send(challengeMessage());
     current = r.loaded;
+    setEventCapacity(sectionOf<WafConfig>(r.loaded.config, 'waf')?.events?.keep ?? 1000);
     bans.setMaxEntries(sectionOf<BansNodeConfig>(r.loaded.config, 'bans')?.max_entries);
     bans.persistTo(banStateFile(r.loaded));
     try {
@@ -239,20 +258,8 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
         body: (await summed.metrics()) + '\n' + (await primaryRegistry.metrics()),
       };
     },
-    // Each worker keeps its own ring; `after` is a per-worker sequence, so merged pages sort by time.
-    events: async (query) => {
-      const answers = await Promise.allSettled(
-        [...ready].map((w) =>
-          ask<Extract<FromWorker, { type: 'events-result' }>>(w, { type: 'events', seq: ++seq, query }, 2000),
-        ),
-      );
-      const own = queryEvents(query);
-      const events = [...own.events, ...answers.flatMap((a) => (a.status === 'fulfilled' ? a.value.events : []))].sort(
-        (a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0),
-      );
-      const last = Math.max(own.last, ...answers.map((a) => (a.status === 'fulfilled' ? a.value.last : 0)));
-      return { events: events.slice(0, query.limit ?? 100), last };
-    },
+    // Kept here: the workers send theirs as they happen (see event-relay.ts).
+    events: (query) => Promise.resolve(queryEvents(query)),
     readiness: async () => {
       const answers = await Promise.allSettled(
         [...ready].map((w) =>
@@ -276,7 +283,7 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
       return Promise.resolve(underAttack());
     },
   };
-  const admin = new AdminServer(backend, loaded.config.admin?.token);
+  const admin = new AdminServer(backend, loaded.config.admin);
   const adminAddress = await admin.listen(loaded.config.admin?.address ?? '127.0.0.1:9901');
   log().info({ address: `${adminAddress.address}:${adminAddress.port}`, workers }, 'admin API listening');
 
@@ -318,14 +325,35 @@ export async function runPrimary(loaded: LoadedConfig, workers: number, reloadFr
 export function runWorker(): void {
   collectProcessMetrics();
   let gateway: Gateway | undefined;
+  /** The log settings in force, so a reload that changes them (and only that) makes a new logger. */
+  let logSettings: string | undefined;
   // Made before the first configuration: the primary sends the bans in force as soon as this worker listens.
   const bans = new BanTable();
   bans.onChange((change, origin) => {
     if (origin === 'local') process.send?.({ type: 'ban-change', change } satisfies FromWorker);
   });
+  const relay = new EventRelay({
+    // process.send calls back once the message is written, or with the error when the channel is closed.
+    send: (events, dropped, done) => {
+      if (process.send) process.send({ type: 'events', events, dropped } satisfies FromWorker, undefined, {}, done);
+      else done();
+    },
+    maxPending: eventCapacity,
+  });
+  setEventSink((e) => relay.push(e));
+  /** The events still waiting reach the primary before the worker exits (bounded: a primary gone never answers). */
+  const sendLastEvents = async () => {
+    relay.flush();
+    for (let i = 0; i < 40 && relay.waiting > 0 && process.connected; i++) await new Promise((r) => setTimeout(r, 25));
+  };
   // Ctrl-C reaches the whole process group; the primary decides when workers drain.
   process.on('SIGINT', () => {});
-  process.on('SIGTERM', () => void gateway?.close(5000).then(() => process.exit(0)));
+  const terminate = async () => {
+    await gateway?.close(5000);
+    await sendLastEvents();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void terminate());
   const handed = process.env[HANDED_ENV] === '1';
   process.on('message', (msg: ToWorker, handle?: unknown) => {
     if (msg.type === 'connection') {
@@ -340,6 +368,13 @@ export function runWorker(): void {
         if (!r.ok) {
           process.send?.({ type: 'config-result', seq: msg.seq, ok: false, error: 'configuration refused' });
           return;
+        }
+        // The process log as configured (level, stderr), as the primary's: not pino's default, info on stdout.
+        const wanted = JSON.stringify(r.loaded.config.log ?? {});
+        if (wanted !== logSettings) {
+          log().flush();
+          configureProcessLogger(r.loaded.config.log);
+          logSettings = wanted;
         }
         try {
           if (gateway) await gateway.reload(r.loaded);
@@ -359,8 +394,6 @@ export function runWorker(): void {
       } else if (msg.type === 'metrics') {
         const metrics = await client.register.getMetricsAsJSON();
         process.send?.({ type: 'metrics-result', seq: msg.seq, metrics } satisfies FromWorker);
-      } else if (msg.type === 'events') {
-        process.send?.({ type: 'events-result', seq: msg.seq, ...queryEvents(msg.query) } satisfies FromWorker);
       } else if (msg.type === 'readiness') {
         const r = gateway ? readinessOf(gateway) : { ready: false, detail: {} };
         process.send?.({ type: 'readiness-result', seq: msg.seq, ...r } satisfies FromWorker);
@@ -368,6 +401,7 @@ export function runWorker(): void {
         for (const change of msg.changes) bans.apply(change, 'primary');
       } else if (msg.type === 'drain') {
         await gateway?.close(msg.deadlineMs);
+        await sendLastEvents();
         log().flush();
         process.exit(0);
       }

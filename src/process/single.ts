@@ -116,7 +116,7 @@ export async function startSingle(loaded: LoadedConfig, reloadFrom?: () => LoadR
     },
     bans,
   };
-  const admin = new AdminServer(backend, loaded.config.admin?.token);
+  const admin = new AdminServer(backend, loaded.config.admin);
   const adminAddress = await admin.listen(loaded.config.admin?.address ?? '127.0.0.1:9901');
   log().info({ address: `${adminAddress.address}:${adminAddress.port}` }, 'admin API listening');
   return {

@@ -37,10 +37,15 @@ export function scratchDir(): string {
   return dir;
 }
 
-/** Completes test YAML: admin on port 0, no access log, one process, unless the YAML says otherwise. */
+/** The admin API's write token in the admin section testYaml adds. */
+export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
+/** Request headers that carry it: every read under /v1/ needs a token. */
+export const ADMIN_AUTH = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } as const;
+
+/** Completes test YAML: admin on port 0 with TEST_ADMIN_TOKEN, no access log, one process, unless the YAML says so. */
 export function testYaml(yaml: string): string {
   let text = yaml;
-  if (!/^admin:/m.test(text)) text += '\nadmin:\n  address: 127.0.0.1:0\n';
+  if (!/^admin:/m.test(text)) text += `\nadmin:\n  address: 127.0.0.1:0\n  token: ${TEST_ADMIN_TOKEN}\n`;
   if (!/^log:/m.test(text)) text += '\nlog:\n  level: silent\n  access:\n    enabled: false\n';
   if (!/^workers:/m.test(text)) text += '\nworkers: 0\n';
   return text;

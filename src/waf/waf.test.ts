@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  ADMIN_AUTH,
   rawRequest,
   request,
   startGateway,
@@ -106,7 +107,7 @@ test("libinjection's detectors block a plain SQL injection and XSS at paranoia l
     [xss, 941100],
   ] as const) {
     const page = (await (
-      await fetch(`${gw.adminUrl}/v1/events?request_id=${r.headers['x-request-id'] as string}`)
+      await fetch(`${gw.adminUrl}/v1/events?request_id=${r.headers['x-request-id'] as string}`, { headers: ADMIN_AUTH })
     ).json()) as { events: { matches: { id: number; data: string }[] }[] };
     const ids = page.events[0]!.matches.map((m) => m.id);
     assert.ok(ids.includes(rule), `rule ${rule} in ${ids.join(',')}`);
@@ -122,7 +123,7 @@ test('a request the parser refuses (unknown method) still gets a WAF event, acti
   const id = /"request_id":"([^"]+)"/.exec(response)?.[1];
   assert.ok(id, response.slice(0, 200));
   await new Promise((res) => setTimeout(res, 50));
-  const page = (await (await fetch(`${gw.adminUrl}/v1/events?request_id=${id}`)).json()) as {
+  const page = (await (await fetch(`${gw.adminUrl}/v1/events?request_id=${id}`, { headers: ADMIN_AUTH })).json()) as {
     events: { action: string; route: string; status: number; matches: { id: number }[] }[];
   };
   const event = page.events[0]!;
@@ -146,13 +147,15 @@ test('detection_only on a route logs the match and lets the request through; /v1
   assert.equal(r.status, 200);
   const id = r.headers['x-request-id'] as string;
   await new Promise((res) => setTimeout(res, 50));
-  const page = (await (await fetch(`${gw.adminUrl}/v1/events?request_id=${id}`)).json()) as {
+  const page = (await (await fetch(`${gw.adminUrl}/v1/events?request_id=${id}`, { headers: ADMIN_AUTH })).json()) as {
     events: { action: string; route: string; matches: { id: number; variable: string }[] }[];
   };
   assert.equal(page.events.length, 1);
   assert.equal(page.events[0]!.action, 'detected');
   assert.ok(page.events[0]!.matches.some((m) => m.id === 930100 && m.variable === 'ARGS:file'));
-  const blocked = (await (await fetch(`${gw.adminUrl}/v1/events?action=blocked&rule=930100`)).json()) as {
+  const blocked = (await (
+    await fetch(`${gw.adminUrl}/v1/events?action=blocked&rule=930100`, { headers: ADMIN_AUTH })
+  ).json()) as {
     events: unknown[];
   };
   assert.ok(blocked.events.length >= 1);
@@ -164,7 +167,7 @@ test('a route exclusion takes one argument out of a family of rules', async () =
   assert.equal(other.status, 403);
   await new Promise((res) => setTimeout(res, 50));
   const matchesOf = async (id: string) => {
-    const page = (await (await fetch(`${gw.adminUrl}/v1/events?request_id=${id}`)).json()) as {
+    const page = (await (await fetch(`${gw.adminUrl}/v1/events?request_id=${id}`, { headers: ADMIN_AUTH })).json()) as {
       events: { matches: { id: number; variable: string }[] }[];
     };
     return page.events[0]!.matches;

@@ -5,6 +5,7 @@
 // log with CRS_ENABLE_TEST_MARKER. Ends with `crs: N passed, M failed, K overridden (of T)`.
 //   node test/crs/run.mjs [--filter REGEX] [--crs DIR] [--verbose]
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -88,10 +89,13 @@ function send(port, bytes, timeoutMs = 3000) {
   });
 }
 
+// The admin API's read token for this run: every read under /v1/ needs one.
+const READ_TOKEN = randomBytes(18).toString('base64url');
+
 function getJson(url) {
   return new Promise((res, rej) => {
     http
-      .get(url, (r) => {
+      .get(url, { headers: { authorization: `Bearer ${READ_TOKEN}` } }, (r) => {
         let body = '';
         r.on('data', (c) => (body += c));
         r.on('end', () => res(JSON.parse(body)));
@@ -117,7 +121,7 @@ async function main() {
     config,
     `workers: 0
 listeners: [{ name: crs, address: "127.0.0.1:${port}", protocols: [http1] }]
-admin: { address: "127.0.0.1:${adminPort}" }
+admin: { address: "127.0.0.1:${adminPort}", tokens: { read: "${READ_TOKEN}" } }
 log: { level: error, access: { enabled: false } }
 pools: { albedo: { origins: [{ url: "http://127.0.0.1:${albedo.port}" }] } }
 waf:

@@ -68,7 +68,7 @@ async function statuses(n: number, from: string, path = '/open'): Promise<number
 
 /** Worker pids that refused this client, from their security events (one per worker and minute). */
 async function refusingPids(client: string): Promise<Set<number>> {
-  const r = await request(`${admin}/v1/events?type=ban&action=refused&limit=1000`);
+  const r = await request(`${admin}/v1/events?type=ban&action=refused&limit=1000`, { headers: auth });
   const events = (JSON.parse(r.body) as { events: Array<{ client: string; pid: number }> }).events;
   return new Set(events.filter((e) => e.client === client).map((e) => e.pid));
 }
@@ -115,7 +115,7 @@ test('an automatic ban made in one worker holds in the other; DELETE on the prim
   assert.deepEqual(await statuses(6, client), new Array(6).fill(403));
   assert.equal((await refusingPids(client)).size, 2, 'refused by both workers');
 
-  const listed = JSON.parse((await request(`${admin}/v1/bans?target=${client}`)).body) as {
+  const listed = JSON.parse((await request(`${admin}/v1/bans?target=${client}`, { headers: auth })).body) as {
     bans: Array<{ source: string; reason: string; strikes: number }>;
   };
   assert.deepEqual(

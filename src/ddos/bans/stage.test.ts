@@ -64,7 +64,11 @@ const post = (body: unknown, headers: Record<string, string> = auth) =>
 const del = (target: string) =>
   request(`${gw.adminUrl}/v1/bans/${encodeURIComponent(target)}`, { method: 'DELETE', headers: auth });
 const list = async (query = '') =>
-  (JSON.parse((await request(`${gw.adminUrl}/v1/bans${query}`)).body) as { bans: Array<Record<string, unknown>> }).bans;
+  (
+    JSON.parse((await request(`${gw.adminUrl}/v1/bans${query}`, { headers: auth })).body) as {
+      bans: Array<Record<string, unknown>>;
+    }
+  ).bans;
 
 test('a manual ban refuses that client with 403 and Retry-After, not another; GET lists it; DELETE lifts it', async () => {
   const made = await post({ target: '127.0.0.2', duration: '10m', reason: 'ticket 42' });
@@ -92,7 +96,7 @@ test('a manual ban refuses that client with 403 and Retry-After, not another; GE
   assert.match(metrics, /^bulwark_ddos_bans_active [1-9]/m);
   assert.match(metrics, /^bulwark_ddos_bans_total\{source="manual",reason="manual"\} [1-9]/m);
   assert.match(metrics, /^bulwark_ddos_bans_refused_total\{route="open"\} [1-9]/m);
-  const events = JSON.parse((await request(`${gw.adminUrl}/v1/events?type=ban`)).body) as {
+  const events = JSON.parse((await request(`${gw.adminUrl}/v1/events?type=ban`, { headers: auth })).body) as {
     events: Array<Record<string, unknown>>;
   };
   assert.ok(events.events.some((e) => e.action === 'ban' && e.target === '127.0.0.2' && e.source === 'manual'));
@@ -174,7 +178,9 @@ test('automatic ban after rate-limit trips; it expires; the second offence bans 
 
   const metrics = (await request(`${gw.adminUrl}/metrics`)).body;
   assert.match(metrics, /^bulwark_ddos_bans_total\{source="auto",reason="ratelimit:tiny"\} 2$/m);
-  const events = JSON.parse((await request(`${gw.adminUrl}/v1/events?type=ban&route=limited`)).body) as {
+  const events = JSON.parse(
+    (await request(`${gw.adminUrl}/v1/events?type=ban&route=limited`, { headers: auth })).body,
+  ) as {
     events: Array<Record<string, unknown>>;
   };
   const bans = events.events.filter((e) => e.action === 'ban');

@@ -104,7 +104,14 @@ test(
 
     assert.equal((await setMode({ enabled: false })).status, 200);
     await waitFor(async () => (await statuses(4)).every((s) => s === 200), 5000, 'mode off everywhere');
-    assert.equal((JSON.parse((await request(`${admin}/v1/under-attack`)).body) as { enabled: boolean }).enabled, false);
+    assert.equal(
+      (
+        JSON.parse(
+          (await request(`${admin}/v1/under-attack`, { headers: { authorization: `Bearer ${TOKEN}` } })).body,
+        ) as { enabled: boolean }
+      ).enabled,
+      false,
+    );
   },
 );
 
@@ -125,7 +132,9 @@ test(
     await waitFor(async () => (await statuses(4)).every((s) => s === 403), 5000, 'every worker challenging');
     const api = await request(`${url}/api`, { headers: { accept: 'application/json' } });
     assert.equal(api.status, 429);
-    const mode = JSON.parse((await request(`${admin}/v1/under-attack`)).body) as {
+    const mode = JSON.parse(
+      (await request(`${admin}/v1/under-attack`, { headers: { authorization: `Bearer ${TOKEN}` } })).body,
+    ) as {
       enabled: boolean;
       difficulty: number;
     };

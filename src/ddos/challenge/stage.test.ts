@@ -156,7 +156,13 @@ test('a wrong nonce is refused with a fresh challenge and no cookie', async () =
   assert.match(m.body, /bulwark_ddos_challenge_total\{route="always",outcome="solved"\} [1-9]/);
   assert.match(m.body, /bulwark_ddos_challenge_total\{route="always",outcome="refused"\} [1-9]/);
   assert.match(m.body, /bulwark_ddos_challenge_total\{route="always",outcome="issued"\} [1-9]/);
-  const events = JSON.parse((await request(`${gw.adminUrl}/v1/events?type=challenge&limit=1000`)).body) as {
+  const events = JSON.parse(
+    (
+      await request(`${gw.adminUrl}/v1/events?type=challenge&limit=1000`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      })
+    ).body,
+  ) as {
     events: Array<{ action: string; why?: string }>;
   };
   const actions = new Set(events.events.map((e) => e.action));

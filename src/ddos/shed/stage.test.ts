@@ -6,7 +6,15 @@ import http from 'node:http';
 import readline from 'node:readline';
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { request, startGateway, startOrigin, type TestGateway, type TestOrigin } from '../../testing/harness.js';
+import {
+  ADMIN_AUTH,
+  request,
+  startGateway,
+  startOrigin,
+  TEST_ADMIN_TOKEN,
+  type TestGateway,
+  type TestOrigin,
+} from '../../testing/harness.js';
 
 let origin: TestOrigin;
 const held: http.ServerResponse[] = [];
@@ -50,7 +58,7 @@ async function metricsText(gw: TestGateway): Promise<string> {
 }
 
 async function overloadEvents(gw: TestGateway): Promise<Array<Record<string, unknown>>> {
-  const r = await request(`${gw.adminUrl}/v1/events?type=overload`);
+  const r = await request(`${gw.adminUrl}/v1/events?type=overload`, { headers: ADMIN_AUTH });
   return (JSON.parse(r.body) as { events: Array<Record<string, unknown>> }).events;
 }
 
@@ -121,7 +129,7 @@ routes:
   }
 });
 
-const TOKEN = 'test-admin-token-0123456789';
+const TOKEN = TEST_ADMIN_TOKEN;
 
 test('event-loop delay: a blocked loop sheds, the state clears; a reload moves to heap and then off', async () => {
   const gw = await startGateway(`
