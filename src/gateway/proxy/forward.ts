@@ -30,6 +30,8 @@ export interface ForwardRequest {
 export interface ResponseSink {
   /** Returns false when the sink refused the response (a stage ended it); the forwarder then stops reading. */
   start(status: number, headers: Record<string, string | string[] | undefined>, origin: Origin): boolean;
+  /** An interim (1xx) response from the origin, to pass on where the client's protocol allows it. */
+  interim(status: number, headers: Record<string, string | string[] | undefined>): void;
   /** Returns false when the client is not draining; the forwarder pauses until `onDrain`. */
   data(chunk: Buffer): boolean;
   onDrain(resume: () => void): void;
@@ -110,7 +112,16 @@ function attempt(pool: OriginPool, req: ForwardRequest, sink: ResponseSink, resu
       controllerRef = controller;
     },
     onResponseStart(controller, status, headers) {
-      if (status < 200) return; // 1xx are the gateway's own business, not forwarded
+      // RFC 9110 §15.2: a proxy forwards 1xx it did not ask for. (undici itself refuses an origin's 100: the
+      // gateway never sends Expect, so a 100 can only be a broken origin; it ends as a 502.)
+      if (status < 200) return sink.interim(status, headers as Record<string, string | string[] | undefined>);
+      if (status > 599) {
+        // RFC 9110 §15: outside 100-599 a status code is invalid; the client gets a 502, never the code itself.
+        settle();
+        controller.abort(new Error('invalid status code from the origin'));
+        sink.fail('protocol', new Error(`the origin answered with status ${status}`), false);
+        return;
+      }
       const failedStatus = status === 502 || status === 503 || status === 504;
       pool.report(origin, status >= 500 ? '5xx' : 'ok');
       if (failedStatus && req.idempotent && result.attempts < req.maxAttempts && req.replayable && pool.canRetry()) {
