@@ -470,3 +470,30 @@ test('Date: on answers the gateway makes, parse-error answers included, and adde
   const forwarded = await rawRequest(gw.port, 'GET /raw/date HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
   assert.ok(Date.parse(fieldOf(forwarded, 'date') ?? '') > 0, 'an origin answer without Date');
 });
+
+test('retries: a reset after the request was sent is retried for GET, never for POST', async () => {
+  const first = await startRawOrigin('');
+  const second = await startRawOrigin('');
+  const g = await startGateway(`
+listeners:
+  - { name: public, address: "127.0.0.1:0" }
+${poolYaml([first.url, second.url], '    retries: { attempts: 2 }\n')}
+routes:
+  - { name: all, pool: main }
+`);
+  try {
+    const post = await rawRequest(
+      g.port,
+      'POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi',
+    );
+    assert.equal(statusOf(post), 502);
+    assert.equal(first.heads.length + second.heads.length, 1, 'the POST reached one origin once');
+    const get = await rawRequest(g.port, 'GET /g HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    assert.equal(statusOf(get), 502);
+    assert.ok(first.heads.length + second.heads.length > 2, 'the GET was tried again');
+  } finally {
+    await g.close();
+    await first.close();
+    await second.close();
+  }
+});

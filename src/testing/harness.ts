@@ -123,7 +123,7 @@ export interface RawOrigin {
   readonly url: string;
   /** Request heads received (request line and header lines, up to the blank line), in order. */
   readonly heads: string[];
-  /** What the next requests are answered with, byte for byte: a broken origin is the point. */
+  /** What the next requests are answered with, byte for byte: a broken origin is the point. Empty: a TCP reset. */
   answer: string | Buffer;
   close(): Promise<void>;
 }
@@ -156,6 +156,7 @@ export async function startRawOrigin(
       for (let end = buffered.indexOf('\r\n\r\n'); end >= 0; end = buffered.indexOf('\r\n\r\n')) {
         origin.heads.push(buffered.slice(0, end));
         buffered = '';
+        if (origin.answer.length === 0) return void socket.resetAndDestroy();
         socket.write(origin.answer);
       }
     });

@@ -47,17 +47,18 @@ export interface ResponseSink {
 /** `client`: the client's side failed (body over the limit, a stage refused the body); never the origin's fault. */
 export type FailureKind = 'connect' | 'timeout' | 'reset' | 'protocol' | 'no_origin' | 'aborted' | 'client';
 
+/**
+ * Failures that prove the origin never saw the request: no connection was made. Only these are retried for any
+ * method; a reset or closed socket may come after the request was written, so it is a 'reset', retried only for
+ * idempotent methods (RFC 9112 §9.3.1: a proxy must not retry non-idempotent requests automatically).
+ */
 const CONNECT_CODES = new Set([
   'ECONNREFUSED',
-  'ECONNRESET',
   'EHOSTUNREACH',
   'ENETUNREACH',
   'ENOTFOUND',
   'EAI_AGAIN',
   'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'UND_ERR_DESTROYED',
 ]);
 
 export function classify(error: Error & { code?: string }): FailureKind {
