@@ -497,3 +497,28 @@ routes:
     await second.close();
   }
 });
+
+test('fields with the same name reach the origin in the order the client sent them', async () => {
+  await rawRequest(
+    gw.port,
+    'GET /order HTTP/1.1\r\nHost: a\r\nX-M: 1\r\nX-Other: o\r\nX-M: 2\r\nConnection: close\r\n\r\n',
+  );
+  assert.deepEqual(valuesOf(received(), 'x-m'), ['1', '2']);
+});
+
+test('a request body cut short by the client never reaches the origin as a complete request', async () => {
+  const before = origin.seen.length;
+  await rawRequest(gw.port, 'POST /short HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc', 1000, true);
+  const chunked = 'POST /short HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n';
+  await rawRequest(gw.port, chunked, 1000, true);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(origin.seen.length, before);
+});
+
+test('trailer fields of a chunked origin answer are dropped, the body is passed on whole', async () => {
+  raw.answer = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-T\r\n\r\n3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n';
+  const response = await rawRequest(gw.port, 'GET /raw/trailer HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+  assert.equal(statusOf(response), 200);
+  assert.match(response, /\r\n\r\n3\r\nabc\r\n0\r\n\r\n$/);
+  assert.equal(fieldOf(response, 'trailer'), undefined);
+});
