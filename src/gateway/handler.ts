@@ -18,6 +18,16 @@ import { forward, type ForwardBody, type ForwardResult } from './proxy/forward.j
 import { sendProblem, sendVerdictProblem } from './proxy/problem-response.js';
 import { createSink } from './proxy/response.js';
 import { clientAddress, originRequestHeaders, requestIdFor } from './proxy/headers.js';
+import {
+  GATEWAY_ALLOW,
+  h2AuthorityRefusal,
+  maxForwards,
+  parseAbsoluteTarget,
+  transferCodingRefusal,
+  VALID_HOST,
+  viaEntry,
+  viaLoops,
+} from './proxy/message-rules.js';
 import { normaliseHost } from './routes/router.js';
 import type { RouteRuntime, Runtime } from './runtime.js';
 
@@ -46,12 +56,16 @@ function scanHeaders(raw: readonly string[]): { bytes: number; hosts: number } {
   return { bytes, hosts };
 }
 
-// host or [IPv6], optional port. Percent-escapes, controls, spaces and raw non-ASCII have no place in a Host.
-const VALID_HOST = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
-
-/** Why an HTTP/1 request Node's parser accepted is still malformed for a gateway, or undefined. */
-function malformed(req: ClientRequest, isH2: boolean, target: string): string | undefined {
-  if (isH2) return target.includes('#') ? 'The request target must not carry a fragment (#).' : undefined;
+/** Why a request Node's parser accepted is still malformed for a gateway, or undefined. */
+function malformed(req: ClientRequest, isH2: boolean, target: string, hosts: number): string | undefined {
+  if (isH2) {
+    if (target.includes('#')) return 'The request target must not carry a fragment (#).';
+    // RFC 9113 §8.3.1: :path is origin-form (or * for OPTIONS); an absolute URI there is not a proxy request.
+    if (target.charCodeAt(0) !== 47 && target !== '*') return 'The :path must start with "/".';
+    const h = req.headers;
+    const tls = (req.socket as TLSSocket).encrypted === true;
+    return h2AuthorityRefusal(h[':authority'] as string | undefined, h.host, hosts, tls);
+  }
   // Node reads `GET /` (no version) and `GET / HTTP/0.9` as HTTP/0.9; neither is served.
   if (req.httpVersionMajor !== 1) return 'Only HTTP/1.0 and HTTP/1.1 are served on this connection.';
   if (target.includes('#')) return 'The request target must not carry a fragment (#).';
@@ -115,7 +129,7 @@ export function createRequestHandler(ctx: HandlerContext) {
       });
     }
 
-    const refusal = malformed(req, isH2, target);
+    const refusal = malformed(req, isH2, target, scan.hosts);
     if (refusal) {
       metrics.clientErrors.labels('400').inc();
       rt.inspectRefused?.({
@@ -130,34 +144,52 @@ export function createRequestHandler(ctx: HandlerContext) {
       });
       return sendProblem(res, 400, 'BWK_ERR_BAD_REQUEST', refusal, id, { connection: 'close' });
     }
+    const method = req.method ?? 'GET';
+    if (headers['transfer-encoding'] !== undefined) {
+      const framing = transferCodingRefusal(headers['transfer-encoding'], req.httpVersionMinor);
+      if (framing) {
+        metrics.clientErrors.labels(String(framing[0])).inc();
+        return sendProblem(res, framing[0], framing[1], framing[2], id, { connection: 'close' });
+      }
+    }
+    if (method === 'TRACE') {
+      // RFC 9110 §9.3.8 lets a server refuse TRACE; a security gateway does, since an echo of the request hands
+      // script its cookies and credentials back (cross-site tracing) and tells an attacker what the hops added.
+      metrics.clientErrors.labels('405').inc();
+      return sendProblem(res, 405, 'BWK_ERR_METHOD_NOT_ALLOWED', 'TRACE is not served by this gateway.', id, {
+        allow: GATEWAY_ALLOW,
+        ...closeHeader,
+      });
+    }
+    if (headers.via !== undefined && viaLoops(headers.via)) {
+      metrics.clientErrors.labels('508').inc();
+      const detail = 'The request has already passed through this gateway too often: a forwarding loop.';
+      return sendProblem(res, 508, 'BWK_ERR_GATEWAY_LOOP', detail, id, closeHeader);
+    }
 
     let hostHeader = ((isH2 ? headers[':authority'] : undefined) as string | undefined) ?? headers.host ?? '';
     let pathPart = target;
-    if (target === '*') {
-      // asterisk-form (RFC 9110 §9.3.7) asks about the server itself, so the gateway answers; no origin involved.
-      if (req.method === 'OPTIONS') {
-        res.writeHead(204, { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS', 'x-request-id': id }).end();
-        return;
+    if (target.charCodeAt(0) !== 47 && target !== '*') {
+      // absolute-form (RFC 9112 §3.2.2): the target's authority replaces Host; path and query go on as sent.
+      const absolute = parseAbsoluteTarget(target, method);
+      if (!absolute) {
+        return sendProblem(res, 400, 'BWK_ERR_BAD_REQUEST', 'The request target is not valid.', id, closeHeader);
       }
+      hostHeader = absolute.authority;
+      pathPart = absolute.target;
+    }
+    if (pathPart === '*') {
+      // asterisk-form (RFC 9110 §9.3.7) asks about the server itself, so the gateway answers; no origin involved.
+      // 200 rather than 204: an OPTIONS answer without content must say Content-Length: 0, which 204 may not.
+      if (method === 'OPTIONS') return answerOptions(res, id, closeHeader);
       return sendProblem(res, 400, 'BWK_ERR_BAD_REQUEST', 'The request target * is only valid with OPTIONS.', id, {
         connection: 'close',
       });
-    }
-    if (target.charCodeAt(0) !== 47) {
-      // absolute-form (RFC 9112 §3.2.2): the target's authority replaces Host.
-      try {
-        const u = new URL(target);
-        hostHeader = u.host;
-        pathPart = u.pathname + u.search;
-      } catch {
-        return sendProblem(res, 400, 'BWK_ERR_BAD_REQUEST', 'The request target is not valid.', id, closeHeader);
-      }
     }
     const q = pathPart.indexOf('?');
     const rawPath = q < 0 ? pathPart : pathPart.slice(0, q);
     const path = routingPath(rawPath);
     const host = normaliseHost(hostHeader);
-    const method = req.method ?? 'GET';
     const route = rt.router.match(host, path, method);
     if (!route) {
       return sendProblem(res, 404, 'BWK_ERR_GATEWAY_NO_ROUTE', 'No route matches this request.', id, closeHeader);
@@ -292,12 +324,28 @@ export function createRequestHandler(ctx: HandlerContext) {
     }
 
     function send(r: RouteRuntime, body: ForwardBody, replayable: boolean) {
+      let forwards: number | undefined;
+      const mf = method === 'OPTIONS' ? headers['max-forwards'] : undefined;
+      if (mf !== undefined) {
+        // RFC 9110 §7.6.2: at 0 this gateway is the final recipient; otherwise the next hop gets one less.
+        const n = maxForwards(typeof mf === 'string' ? mf : mf.join(','));
+        if (n === 'invalid') return sendProblem(res, 400, 'BWK_ERR_BAD_REQUEST', 'Max-Forwards is not a number.', id);
+        if (n === 0) return answerOptions(res, id, closeHeader);
+        forwards = n - 1;
+      }
       const outHeaders = originRequestHeaders(
         req.rawHeaders,
-        { peer, peerTrusted, tls, host: hostHeader, requestId: id },
+        {
+          peer,
+          peerTrusted,
+          tls,
+          host: hostHeader,
+          requestId: id,
+          via: viaEntry(req.httpVersion),
+          maxForwards: forwards,
+        },
         r.requestEdits,
       );
-      if (isH2 && hostHeader) outHeaders.push('host', hostHeader);
       const sink = createSink({
         route: r,
         res,
@@ -330,6 +378,13 @@ export function createRequestHandler(ctx: HandlerContext) {
       );
     }
   };
+}
+
+/** The gateway's own answer to OPTIONS (asterisk-form, or Max-Forwards reached 0). */
+function answerOptions(res: ClientResponse, id: string, extra: OutgoingHttpHeaders | undefined): void {
+  const headers: OutgoingHttpHeaders = { allow: GATEWAY_ALLOW, 'content-length': 0, 'x-request-id': id };
+  if (extra) for (const name in extra) headers[name] = extra[name];
+  res.writeHead(200, headers).end();
 }
 
 /** A stage's own answer (the challenge page): its type and text, never cached, with the request id. */
