@@ -129,7 +129,9 @@ export class Listener {
 
   /** New certificates (a reload); connections already open keep theirs. */
   setCertificates(tlsConfig: ListenerConfig['tls'], baseDir: string): void {
-    if (tlsConfig) this.certificates = loadCertificates(tlsConfig, baseDir);
+    if (!tlsConfig) return;
+    this.certificates = loadCertificates(tlsConfig, baseDir);
+    if (this.front instanceof tls.Server) this.front.setSecureContext(this.certificates.defaults);
   }
 
   private build(): void {
@@ -196,11 +198,10 @@ export class Listener {
     if (this.config.tls) {
       const alpn = [...(protocols.includes('h2') ? ['h2'] : []), ...(protocols.includes('http1') ? ['http/1.1'] : [])];
       this.front = tls.createServer({
+        ...this.certificates!.defaults,
         ALPNProtocols: alpn,
         SNICallback: (servername, cb) => cb(null, selectContext(this.certificates!, servername)),
-        secureContext: this.certificates!.fallback,
         handshakeTimeout: headersTimeoutMs,
-        minVersion: this.config.tls.min_version ?? 'TLSv1.2',
       });
       this.front.on('secureConnection', (socket: tls.TLSSocket) => {
         if (socket.alpnProtocol === 'h2' && this.h2) this.h2.emit('connection', socket);
