@@ -40,11 +40,22 @@ export function problemHeaders(body: string, requestId: string, extra?: Outgoing
   return headers;
 }
 
-/** A whole HTTP/1.1 response for a raw socket, used before a request object exists (parse errors, timeouts). */
-export function rawProblemResponse(p: Problem): string {
+/**
+ * A whole HTTP/1.1 response for a raw socket, used where no response object exists (parse errors, timeouts,
+ * upgrades); `extra` are a stage verdict's own headers (Retry-After, RateLimit-Policy).
+ */
+export function rawProblemResponse(p: Problem, extra?: OutgoingHttpHeaders): string {
   const body = problemBody(p);
+  let own = '';
+  if (extra) {
+    for (const name in extra) {
+      const value = extra[name];
+      if (Array.isArray(value)) for (const one of value) own += `${name}: ${one}\r\n`;
+      else if (value !== undefined) own += `${name}: ${value}\r\n`;
+    }
+  }
   return (
-    `HTTP/1.1 ${p.status} ${STATUS_CODES[p.status] ?? 'Error'}\r\n` +
+    `HTTP/1.1 ${p.status} ${STATUS_CODES[p.status] ?? 'Error'}\r\n${own}` +
     `content-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
     `cache-control: no-store\r\nx-request-id: ${p.requestId}\r\nconnection: close\r\n\r\n${body}`
   );

@@ -16,7 +16,7 @@ import { log, metrics } from '../../observability/index.js';
 import { ConnectionGuard } from './connection-guard.js';
 import { h2ServerOptions } from './h2-options.js';
 import { SlowGuards } from './slow-guards.js';
-import type { ClientRequest, ClientResponse } from '../handler.js';
+import type { ClientRequest, ClientResponse } from '../messages.js';
 import { problemBody, problemHeaders, rawProblemResponse } from '../problem.js';
 import type { ListenerConfig } from '../schema.js';
 import { loadCertificates, selectContext, type CertificateTable } from './tls.js';

@@ -1,67 +1,75 @@
 /**
- * WebSocket upgrades (RFC 6455 over HTTP/1.1): routed and checked by the request stages like any request, then
- * spliced to the origin as a byte stream. The origin's handshake answer flows back untouched.
+ * WebSocket upgrades (RFC 6455 over HTTP/1.1): through the same front half as every request (front.ts), then
+ * checked by the request stages like any request, then spliced to the origin as a byte stream. The origin's
+ * handshake answer flows back untouched. Every answer here is written as raw bytes on the socket, then closed:
+ * after an Upgrade request, the connection no longer belongs to Node's HTTP server.
  *
  * A routed upgrade is logged like a request (one access-log line, the pipeline's onLog once, the request counter):
  * a refusal when it is sent, with its status; a spliced one when the client's connection closes, with the
- * origin's status (101 when accepted) and the bytes each way. Upgrades refused before routing (not WebSocket, no
- * route) have no route to log under, as requests without one (handler.ts).
+ * origin's status (101 when accepted) and the bytes each way. Upgrades the front half refuses (limits, Host,
+ * target, no route) have no route to log under, as requests without one (handler.ts).
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { routingPath } from '../../lib/path.js';
-import type { Outcome } from '../../pipeline/index.js';
-import { log, metrics } from '../../observability/index.js';
-import { requestCounter, writeAccessLog } from '../exchange-log.js';
-import { GatewayExchange } from '../exchange.js';
-import { rawProblemResponse } from '../problem.js';
-import { clientAddress, originRequestHeaders, requestIdFor } from '../proxy/headers.js';
-import { normaliseHost } from '../routes/router.js';
-import type { Runtime } from '../runtime.js';
+import type { Outcome } from '../pipeline/index.js';
+import { log, metrics } from '../observability/index.js';
+import { requestCounter, writeAccessLog } from './exchange-log.js';
+import { FrontHalf, prepareFront, type FrontAnswer } from './front.js';
+import { rawProblemResponse } from './problem.js';
+import { originRequestHeaders } from './proxy/headers.js';
+import type { Runtime } from './runtime.js';
 
-function refuse(socket: Duplex, status: number, code: string, detail: string, requestId: string): void {
-  if (socket.writable) socket.end(rawProblemResponse({ status, code, detail, requestId }));
+function refuse(
+  socket: Duplex,
+  status: number,
+  code: string,
+  detail: string,
+  requestId: string,
+  extra?: OutgoingHttpHeaders,
+): void {
+  if (socket.writable) socket.end(rawProblemResponse({ status, code, detail, requestId }, extra));
   else socket.destroy();
+}
+
+function answerFront(socket: Duplex, a: FrontAnswer): void {
+  if (a.allow === undefined) return refuse(socket, a.status, a.code, a.detail, a.requestId);
+  // `OPTIONS *` with an Upgrade header: the upgrade is ignored (RFC 9110 §7.8 lets a server) and the question
+  // answered, as without one.
+  if (!socket.writable) return void socket.destroy();
+  socket.end(
+    `HTTP/1.1 204 No Content\r\nallow: ${a.allow}\r\nx-request-id: ${a.requestId}\r\nconnection: close\r\n\r\n`,
+  );
+}
+
+/** Why this upgrade is not a WebSocket handshake the gateway can splice, or undefined. */
+function notWebSocket(req: IncomingMessage, bodyLimit: number): [number, string, string] | undefined {
+  if (req.method !== 'GET' || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+    return [400, 'BWK_ERR_BAD_REQUEST', 'Only WebSocket upgrades (GET with Upgrade: websocket) are proxied.'];
+  }
+  // Node hands an upgrade's body over unparsed, as the first bytes of the spliced stream: the origin would read
+  // them by its own framing, unseen by the stages, and anything after them as a next request.
+  const cl = req.headers['content-length'];
+  if (cl !== undefined && Number(cl) > bodyLimit) {
+    return [413, 'BWK_ERR_BODY_TOO_LARGE', `The request body exceeds ${bodyLimit} bytes.`];
+  }
+  if ((cl !== undefined && cl !== '0') || req.headers['transfer-encoding'] !== undefined) {
+    return [400, 'BWK_ERR_BAD_REQUEST', 'A WebSocket upgrade request carries no body.'];
+  }
+  return undefined;
 }
 
 export function createUpgradeHandler(runtime: () => Runtime) {
   return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const rt = runtime();
     const started = performance.now();
-    const peer = req.socket.remoteAddress ?? '';
-    const peerTrusted = rt.trusted.size > 0 && rt.trusted.has(peer);
-    const id = requestIdFor(req.headers['x-request-id'], peerTrusted);
     socket.on('error', () => socket.destroy());
 
-    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-      return refuse(socket, 400, 'BWK_ERR_BAD_REQUEST', 'Only WebSocket upgrades are proxied.', id);
-    }
-    const target = req.url ?? '/';
-    const q = target.indexOf('?');
-    const path = routingPath(q < 0 ? target : target.slice(0, q));
-    const hostHeader = req.headers.host ?? '';
-    const host = normaliseHost(hostHeader);
-    const route = rt.router.match(host, path, req.method ?? 'GET');
-    if (!route) return refuse(socket, 404, 'BWK_ERR_GATEWAY_NO_ROUTE', 'No route matches this request.', id);
-
-    const encrypted = (req.socket as tls.TLSSocket).encrypted === true;
-    const client = {
-      address: clientAddress(peer, req.headers['x-forwarded-for'], rt.trusted),
-      peer,
-      tls: encrypted,
-      protocol: 'http/1.1',
-    };
-    const x = new GatewayExchange(id, route.name, client, {
-      method: req.method ?? 'GET',
-      target,
-      path,
-      host,
-      headers: req.headers,
-      rawHeaders: req.rawHeaders,
-      httpVersion: req.httpVersion,
-    });
+    const x = prepareFront(rt, req, false, undefined);
+    if (!(x instanceof FrontHalf)) return answerFront(socket, x);
+    const { id, routeRuntime: route, peerTrusted, authority: hostHeader, originTarget } = x;
+    const { peer, tls: encrypted } = x.client;
     let status = 0;
     let endedBy: string | undefined;
     let origin: string | undefined;
@@ -88,13 +96,19 @@ export function createUpgradeHandler(runtime: () => Runtime) {
       route.duration.observe(durationMs / 1000);
       if (rt.accessLog) writeAccessLog(rt, x, outcome, req);
     };
-    const end = (s: number, code: string, detail: string) => {
+    const end = (s: number, code: string, detail: string, extra?: OutgoingHttpHeaders) => {
       status = s;
       endedBy = code;
-      refuse(socket, s, code, detail, id);
+      refuse(socket, s, code, detail, id, extra);
       finish();
     };
     socket.once('close', finish);
+
+    const wrong = notWebSocket(req, route.bodyLimit);
+    if (wrong) {
+      metrics.clientErrors.labels(String(wrong[0])).inc();
+      return end(...wrong);
+    }
 
     const connect = () => {
       const picked = route.pool.pick();
@@ -114,7 +128,7 @@ export function createUpgradeHandler(runtime: () => Runtime) {
         route.requestEdits,
       );
       headers.push('connection', 'Upgrade', 'upgrade', 'websocket');
-      let lines = `${req.method ?? 'GET'} ${target} HTTP/1.1\r\n`;
+      let lines = `GET ${originTarget} HTTP/1.1\r\n`;
       for (let i = 0; i < headers.length; i += 2) lines += `${headers[i]}: ${headers[i + 1]}\r\n`;
       lines += '\r\n';
       up.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
@@ -149,7 +163,7 @@ export function createUpgradeHandler(runtime: () => Runtime) {
 
     const verdict = route.pipeline.onRequestHeaders(x);
     const decide = (v: Awaited<typeof verdict>) =>
-      v.kind === 'end' ? end(v.status, v.reason, v.detail ?? 'Refused.') : connect();
+      v.kind === 'end' ? end(v.status, v.reason, v.detail ?? 'Refused.', v.headers) : connect();
     if (verdict instanceof Promise) verdict.then(decide, () => end(500, 'BWK_ERR_STAGE_FAILED', 'The gateway failed.'));
     else decide(verdict);
   };
