@@ -6,9 +6,11 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { poolYaml, rawExchange, startGateway, type TestGateway } from '../testing/harness.js';
+import { rawExchange, startGateway, startOrigin, type TestGateway, type TestOrigin } from '../testing/harness.js';
 
 let server: http.Server;
+/** An HTTP origin without WebSocket: it answers an upgrade request as a plain one and keeps the connection. */
+let plain: TestOrigin;
 let gw: TestGateway;
 /** Request lines of the upgrades the origin received. */
 const originSaw: string[] = [];
@@ -19,11 +21,21 @@ before(async () => {
   wss.on('connection', (_ws, req) => originSaw.push(`${req.method} ${req.url} host=${req.headers.host}`));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  plain = await startOrigin('plain');
   gw = await startGateway(`
 listeners: [{ name: public, address: "127.0.0.1:0" }]
 limits: { header_bytes: 2KiB, uri_bytes: 1KiB }
-${poolYaml([url])}
+pools:
+  main: { origins: [{ url: "${url}" }] }
+  plain: { origins: [{ url: "${plain.url}" }] }
 routes:
+  - name: plain-secret
+    match: { hosts: [plain.test], path: { prefix: /secret } }
+    pool: plain
+    stages: { access: { rules: [{ action: deny }] } }
+  - name: plain
+    match: { hosts: [plain.test] }
+    pool: plain
   - name: denied
     match: { hosts: [ws.test], path: { prefix: /blocked } }
     pool: main
@@ -44,6 +56,7 @@ routes:
 
 after(async () => {
   await gw.close();
+  await plain.close();
   server.closeAllConnections();
   await new Promise<void>((r) => server.close(() => r()));
 });
@@ -172,4 +185,18 @@ test('stage refusals: access deny 403, rate limit 429 with its headers, ban 403'
     strikes: 1,
   });
   await assertRefused(upgradeRequest('GET /chat HTTP/1.1'), 403, 'bans:banned', { localAddress: '127.0.0.5' });
+});
+
+test('an origin that refuses the upgrade answers the client, and nothing more the client sends reaches it', async () => {
+  // The first request would be the secret route's if the splice stayed open after the origin's 200.
+  const raw =
+    upgradeRequest('GET /chat HTTP/1.1', 'Host: plain.test\r\n') + 'GET /secret HTTP/1.1\r\nHost: plain.test\r\n\r\n';
+  const { text, closed } = await rawExchange(gw.port, raw);
+  assert.match(text, /^HTTP\/1\.1 200 /);
+  assert.equal(text.match(/HTTP\/1\.1 /g)?.length, 1, 'one answer only');
+  assert.ok(closed, "the connection ends with the origin's answer");
+  assert.deepEqual(
+    plain.seen.map((r) => r.url),
+    ['/chat'],
+  );
 });

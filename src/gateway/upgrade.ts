@@ -60,6 +60,9 @@ function notWebSocket(req: IncomingMessage, bodyLimit: number): [number, string,
   return undefined;
 }
 
+/** `HTTP/1.1 101`: enough of the origin's answer to know whether it accepted. */
+const STATUS_LINE_START = 12;
+
 export function createUpgradeHandler(runtime: () => Runtime) {
   return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const rt = runtime();
@@ -138,15 +141,28 @@ export function createUpgradeHandler(runtime: () => Runtime) {
         });
         headBytes = Buffer.byteLength(lines);
         up.write(lines);
-        if (head.length > 0) up.write(head);
-        // The origin's status line, for the log: 101 when it accepted, its refusal otherwise.
-        up.once('data', (chunk: Buffer) => {
-          const m = /^HTTP\/1\.[01] (\d{3})/.exec(chunk.toString('latin1', 0, 12));
+        // The client's bytes reach the origin only once it has accepted (101). Until then the connection is still
+        // HTTP: an origin that refused the upgrade and kept the connection open would read the client's next
+        // requests straight from the splice, unseen by the stages. A WebSocket client waits for the 101 anyway.
+        let start: Buffer | undefined;
+        const onStatusLine = (chunk: Buffer) => {
+          start = start === undefined ? chunk : Buffer.concat([start, chunk]);
+          if (start.length < STATUS_LINE_START) return;
+          up.off('data', onStatusLine);
+          // The origin's status, for the log too: 101 when it accepted, its refusal otherwise.
+          const m = /^HTTP\/1\.[01] (\d{3})/.exec(start.toString('latin1', 0, STATUS_LINE_START));
           if (m) status = Number(m[1]);
           else [status, endedBy] = [502, 'BWK_ERR_GATEWAY_ORIGIN_PROTOCOL'];
-        });
+          if (status === 101) {
+            if (head.length > 0) up.write(head);
+            socket.pipe(up);
+          } else {
+            // Its answer still reaches the client; then the origin, seeing no more, closes, and so does the client's.
+            up.end();
+          }
+        };
+        up.on('data', onStatusLine);
         up.pipe(socket);
-        socket.pipe(up);
         route.pool.report(picked, 'ok');
       });
       up.on('error', (err) => {
