@@ -235,3 +235,19 @@ test('a stage refusal over h2: 429 problem details with the rule headers and the
   assert.equal(problem.code, 'ratelimit:h2-key');
   assert.equal(problem.request_id, refused.headers['x-request-id']);
 });
+
+test('the front half refuses over h2 as over HTTP/1.1: 414, 431 and a fragment, as problem details', async () => {
+  const cases: Array<[string, http2.OutgoingHttpHeaders, number, string]> = [
+    [`/${'u'.repeat(9000)}`, {}, 414, 'BWK_ERR_URI_TOO_LONG'],
+    ['/pad', { 'x-pad': 'p'.repeat(17_000) }, 431, 'BWK_ERR_HEADERS_TOO_LARGE'],
+    ['/frag#x', {}, 400, 'BWK_ERR_BAD_REQUEST'],
+  ];
+  for (const [path, extra, status, code] of cases) {
+    const r = await h2Get(gw.url, path, '127.0.0.1', {}, extra);
+    assert.equal(r.status, status, path.slice(0, 20));
+    assert.equal(r.headers.connection, undefined, 'no Connection header on h2');
+    const problem = JSON.parse(r.body) as { code: string; request_id: string };
+    assert.equal(problem.code, code);
+    assert.equal(problem.request_id, r.headers['x-request-id']);
+  }
+});

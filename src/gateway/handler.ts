@@ -53,7 +53,8 @@ export function createRequestHandler(ctx: HandlerContext) {
     const closeHeader = draining ? CLOSE : undefined;
 
     const front = prepareFront(rt, req, isH2, requestId);
-    if (!(front instanceof FrontHalf)) return answerFront(res, front, draining);
+    // HTTP/2 has no Connection header (Node drops it with a process warning): the stream ends, the session stays.
+    if (!(front instanceof FrontHalf)) return answerFront(res, front, !isH2 && (front.close || draining));
     const x = front;
     const { id, routeRuntime: route, peerTrusted, authority: hostHeader, originTarget: pathPart } = x;
     const { method, headers } = x.request;
@@ -212,12 +213,12 @@ export function createRequestHandler(ctx: HandlerContext) {
 }
 
 /** What the front half answered itself: a problem, or the 204 to `OPTIONS *`. */
-function answerFront(res: ClientResponse, a: FrontAnswer, draining: boolean): void {
+function answerFront(res: ClientResponse, a: FrontAnswer, close: boolean): void {
   if (a.allow !== undefined) {
     res.writeHead(204, { allow: a.allow, 'x-request-id': a.requestId }).end();
     return;
   }
-  sendProblem(res, a.status, a.code, a.detail, a.requestId, a.close || draining ? CLOSE : undefined);
+  sendProblem(res, a.status, a.code, a.detail, a.requestId, close ? CLOSE : undefined);
 }
 
 /** A stage's own answer (the challenge page): its type and text, never cached, with the request id. */
