@@ -131,6 +131,7 @@ test('malformed targets: a fragment, an absolute-form that is no URL, a * withou
   await bad('GET /chat#x HTTP/1.1', /fragment/);
   await bad('GET http://[ws.test/chat HTTP/1.1', /target is not valid/);
   await bad('GET * HTTP/1.1', /only valid with OPTIONS/);
+  await bad('GET /chat HTTP/0.9', /Only HTTP\/1\.0 and HTTP\/1\.1/);
 });
 
 test('OPTIONS * with an Upgrade header is answered as without one: 204 with Allow, then closed', async () => {
@@ -156,6 +157,11 @@ test('not a WebSocket handshake (another protocol, another method): 400', async 
   const h2c = 'GET /chat HTTP/1.1\r\nHost: ws.test\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n';
   await assertRefused(h2c, 400, 'BWK_ERR_BAD_REQUEST', { detail });
   await assertRefused(upgradeRequest('PUT /chat HTTP/1.1'), 400, 'BWK_ERR_BAD_REQUEST', { detail });
+});
+
+test('an expectation other than 100-continue: 417, as the listener answers a request', async () => {
+  const raw = upgradeRequest('GET /chat HTTP/1.1', 'Host: ws.test\r\nExpect: magic\r\n');
+  await assertRefused(raw, 417, 'BWK_ERR_BAD_REQUEST', { detail: /Expect: 100-continue/ });
 });
 
 test('a body on an upgrade: 413 past the route limit, 400 under it', async () => {

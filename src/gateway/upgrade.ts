@@ -13,6 +13,7 @@ import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
+import { isBulwarkError } from '../errors.js';
 import type { Outcome } from '../pipeline/index.js';
 import { log, metrics } from '../observability/index.js';
 import { requestCounter, writeAccessLog } from './exchange-log.js';
@@ -47,6 +48,12 @@ function answerFront(socket: Duplex, a: FrontAnswer): void {
 function notWebSocket(req: IncomingMessage, bodyLimit: number): [number, string, string] | undefined {
   if (req.method !== 'GET' || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
     return [400, 'BWK_ERR_BAD_REQUEST', 'Only WebSocket upgrades (GET with Upgrade: websocket) are proxied.'];
+  }
+  // Node's 'checkExpectation' (the listener's 417) is never emitted for an upgrade; 100-continue means nothing
+  // without a body, and is not forwarded.
+  const expect = req.headers.expect;
+  if (expect !== undefined && expect.toLowerCase() !== '100-continue') {
+    return [417, 'BWK_ERR_BAD_REQUEST', 'Only Expect: 100-continue is supported.'];
   }
   // Node hands an upgrade's body over unparsed, as the first bytes of the spliced stream: the origin would read
   // them by its own framing, unseen by the stages, and anything after them as a next request.
@@ -180,7 +187,13 @@ export function createUpgradeHandler(runtime: () => Runtime) {
     const verdict = route.pipeline.onRequestHeaders(x);
     const decide = (v: Awaited<typeof verdict>) =>
       v.kind === 'end' ? end(v.status, v.reason, v.detail ?? 'Refused.', v.headers) : connect();
-    if (verdict instanceof Promise) verdict.then(decide, () => end(500, 'BWK_ERR_STAGE_FAILED', 'The gateway failed.'));
-    else decide(verdict);
+    if (verdict instanceof Promise) {
+      // As the request handler's fail(): a stage's own error keeps its status, anything else is the gateway's.
+      verdict.then(decide, (e: unknown) => {
+        if (isBulwarkError(e)) return end(e.status, e.code, e.message);
+        log().error({ err: e, id, route: route.name }, 'upgrade failed');
+        end(500, 'BWK_ERR_STAGE_FAILED', 'The gateway could not process this request.');
+      });
+    } else decide(verdict);
   };
 }
