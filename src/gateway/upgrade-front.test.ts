@@ -28,7 +28,11 @@ limits: { header_bytes: 2KiB, uri_bytes: 1KiB }
 pools:
   main: { origins: [{ url: "${url}" }] }
   plain: { origins: [{ url: "${plain.url}" }] }
+  dead: { origins: [{ url: "http://127.0.0.1:1" }] }
 routes:
+  - name: dead
+    match: { hosts: [dead.test] }
+    pool: dead
   - name: plain-secret
     match: { hosts: [plain.test], path: { prefix: /secret } }
     pool: plain
@@ -191,6 +195,11 @@ test('stage refusals: access deny 403, rate limit 429 with its headers, ban 403'
     strikes: 1,
   });
   await assertRefused(upgradeRequest('GET /chat HTTP/1.1'), 403, 'bans:banned', { localAddress: '127.0.0.5' });
+});
+
+test('an origin that cannot be reached: 502, written on the socket', async () => {
+  const raw = upgradeRequest('GET /chat HTTP/1.1', 'Host: dead.test\r\n');
+  await assertRefused(raw, 502, 'BWK_ERR_GATEWAY_ORIGIN_CONNECT');
 });
 
 test('an origin that refuses the upgrade answers the client, and nothing more the client sends reaches it', async () => {
