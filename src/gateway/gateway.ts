@@ -52,7 +52,7 @@ export class Gateway {
     runtime: () => this.current,
     isDraining: () => this.draining,
   });
-  private readonly upgrade = createUpgradeHandler(() => this.current);
+  private readonly upgrade = createUpgradeHandler(() => this.current, this.handle);
   /** The id the handler would give a request; the listeners ask it for the requests whose body they watch. */
   private readonly requestId = (req: ClientRequest): string => {
     const trusted = this.current.trusted;

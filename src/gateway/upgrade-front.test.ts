@@ -83,7 +83,7 @@ async function assertRefused(
   code: string,
   { detail, localAddress }: { detail?: RegExp; localAddress?: string } = {},
 ): Promise<string> {
-  const before = originSaw.length;
+  const before = [originSaw.length, plain.seen.length];
   const { text, closed } = await rawExchange(gw.port, raw, { localAddress });
   const label = JSON.stringify(raw.slice(0, 60));
   assert.match(text, new RegExp(`^HTTP/1\\.1 ${status} `), `${label}: ${JSON.stringify(text.slice(0, 200))}`);
@@ -98,7 +98,7 @@ async function assertRefused(
   assert.equal(problem.code, code, label);
   if (detail) assert.match(problem.detail, detail, label);
   assert.equal(problem.request_id, id, label);
-  assert.equal(originSaw.length, before, `${label}: the origin saw no upgrade`);
+  assert.deepEqual([originSaw.length, plain.seen.length], before, `${label}: no origin saw it`);
   return text;
 }
 
@@ -156,11 +156,40 @@ test('no route for the host: 404', async () => {
   await assertRefused(upgradeRequest('GET /chat HTTP/1.1', 'Host: other.test\r\n'), 404, 'BWK_ERR_GATEWAY_NO_ROUTE');
 });
 
-test('not a WebSocket handshake (another protocol, another method): 400', async () => {
-  const detail = /Only WebSocket upgrades/;
-  const h2c = 'GET /chat HTTP/1.1\r\nHost: ws.test\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n';
-  await assertRefused(h2c, 400, 'BWK_ERR_BAD_REQUEST', { detail });
-  await assertRefused(upgradeRequest('PUT /chat HTTP/1.1'), 400, 'BWK_ERR_BAD_REQUEST', { detail });
+test('an Upgrade the gateway does not act on is served as a plain request, then the connection closes', async () => {
+  // RFC 9110 §7.8: HTTP/1.0 MUST ignore Upgrade; another protocol (curl --http2 on http://) or method MAY.
+  const cases: Array<[string, string]> = [
+    ['HTTP/1.0 WebSocket', upgradeRequest('GET /one HTTP/1.0', 'Host: plain.test\r\n')],
+    [
+      'h2c',
+      'GET /two HTTP/1.1\r\nHost: plain.test\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n' +
+        'HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n',
+    ],
+    ['PUT', upgradeRequest('PUT /three HTTP/1.1', 'Host: plain.test\r\n')],
+  ];
+  for (const [label, raw] of cases) {
+    const { text, closed } = await rawExchange(gw.port, raw);
+    assert.match(text, /^HTTP\/1\.1 200 /, label);
+    assert.ok(text.includes('ok from plain'), label);
+    assert.ok(closed, `${label}: closed after the answer`);
+    const seen = plain.seen.at(-1)!;
+    assert.equal(seen.headers.upgrade, undefined, `${label}: Upgrade is not forwarded`);
+    assert.equal(seen.headers['http2-settings'], undefined, label);
+  }
+  assert.deepEqual(
+    plain.seen.slice(-3).map((r) => `${r.method} ${r.url}`),
+    ['GET /one', 'GET /two', 'PUT /three'],
+  );
+});
+
+test('served as a plain request, an ignored Upgrade still meets the stages: a denied path is 403', async () => {
+  const raw = upgradeRequest('GET /secret HTTP/1.0', 'Host: plain.test\r\n');
+  await assertRefused(raw, 403, 'access:denied');
+});
+
+test('an ignored Upgrade with a body is refused: its body could not be read', async () => {
+  const raw = upgradeRequest('PUT /four HTTP/1.1', 'Host: plain.test\r\nContent-Length: 5\r\n', 'hello');
+  await assertRefused(raw, 400, 'BWK_ERR_BAD_REQUEST', { detail: /cannot carry a body/ });
 });
 
 test('an expectation other than 100-continue: 417, as the listener answers a request', async () => {
@@ -172,7 +201,7 @@ test('a body on an upgrade: 413 past the route limit, 400 under it', async () =>
   const withLength = (n: number) =>
     upgradeRequest('GET /small HTTP/1.1', `Host: ws.test\r\nContent-Length: ${n}\r\n`, 'b'.repeat(n));
   await assertRefused(withLength(100), 413, 'BWK_ERR_BODY_TOO_LARGE');
-  const detail = /carries no body/;
+  const detail = /cannot carry a body/;
   await assertRefused(withLength(5), 400, 'BWK_ERR_BAD_REQUEST', { detail });
   const chunked = upgradeRequest('GET /chat HTTP/1.1', 'Host: ws.test\r\nTransfer-Encoding: chunked\r\n', '0\r\n\r\n');
   await assertRefused(chunked, 400, 'BWK_ERR_BAD_REQUEST', { detail });
@@ -206,12 +235,13 @@ test('an origin that refuses the upgrade answers the client, and nothing more th
   // The first request would be the secret route's if the splice stayed open after the origin's 200.
   const raw =
     upgradeRequest('GET /chat HTTP/1.1', 'Host: plain.test\r\n') + 'GET /secret HTTP/1.1\r\nHost: plain.test\r\n\r\n';
+  const before = plain.seen.length;
   const { text, closed } = await rawExchange(gw.port, raw);
   assert.match(text, /^HTTP\/1\.1 200 /);
   assert.equal(text.match(/HTTP\/1\.1 /g)?.length, 1, 'one answer only');
   assert.ok(closed, "the connection ends with the origin's answer");
   assert.deepEqual(
-    plain.seen.map((r) => r.url),
+    plain.seen.slice(before).map((r) => r.url),
     ['/chat'],
   );
 });

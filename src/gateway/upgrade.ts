@@ -1,15 +1,17 @@
 /**
- * WebSocket upgrades (RFC 6455 over HTTP/1.1): through the same front half as every request (front.ts), then
- * checked by the request stages like any request, then spliced to the origin as a byte stream. The origin's
- * handshake answer flows back untouched. Every answer here is written as raw bytes on the socket, then closed:
- * after an Upgrade request, the connection no longer belongs to Node's HTTP server.
+ * Requests Node hands over as upgrades. A WebSocket handshake (RFC 6455 over HTTP/1.1) goes through the same
+ * front half as every request (front.ts), is checked by the request stages like any request, then spliced to
+ * the origin as a byte stream; the origin's handshake answer flows back untouched. Any other upgrade without a
+ * body is served as the plain request it also is, by the request handler. Every answer written here is raw bytes
+ * on the socket, then closed: after an Upgrade request, the connection no longer belongs to Node's HTTP server.
  *
  * A routed upgrade is logged like a request (one access-log line, the pipeline's onLog once, the request counter):
  * a refusal when it is sent, with its status; a spliced one when the client's connection closes, with the
  * origin's status (101 when accepted) and the bytes each way. Upgrades the front half refuses (limits, Host,
  * target, no route) have no route to log under, as requests without one (handler.ts).
  */
-import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { ServerResponse, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
@@ -17,7 +19,8 @@ import { isBulwarkError } from '../errors.js';
 import type { Outcome } from '../pipeline/index.js';
 import { log, metrics } from '../observability/index.js';
 import { requestCounter, writeAccessLog } from './exchange-log.js';
-import { FrontHalf, prepareFront, type FrontAnswer } from './front.js';
+import { FrontHalf, prepareFront } from './front.js';
+import type { ClientRequest, ClientResponse } from './messages.js';
 import { rawProblemResponse } from './problem.js';
 import { originRequestHeaders } from './proxy/headers.js';
 import type { Runtime } from './runtime.js';
@@ -34,50 +37,68 @@ function refuse(
   else socket.destroy();
 }
 
-function answerFront(socket: Duplex, a: FrontAnswer): void {
-  if (a.allow === undefined) return refuse(socket, a.status, a.code, a.detail, a.requestId);
-  // `OPTIONS *` with an Upgrade header: the upgrade is ignored (RFC 9110 §7.8 lets a server) and the question
-  // answered, as without one.
-  if (!socket.writable) return void socket.destroy();
-  socket.end(
-    `HTTP/1.1 204 No Content\r\nallow: ${a.allow}\r\nx-request-id: ${a.requestId}\r\nconnection: close\r\n\r\n`,
+/** A handshake the gateway splices: RFC 6455's GET, over HTTP/1.1 (RFC 9110 §7.8: HTTP/1.0 ignores Upgrade). */
+function isWebSocketHandshake(req: IncomingMessage): boolean {
+  return (
+    req.method === 'GET' && req.httpVersionMinor === 1 && (req.headers.upgrade ?? '').toLowerCase() === 'websocket'
   );
 }
 
-/** Why this upgrade is not a WebSocket handshake the gateway can splice, or undefined. */
-function notWebSocket(req: IncomingMessage, bodyLimit: number): [number, string, string] | undefined {
-  if (req.method !== 'GET' || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-    return [400, 'BWK_ERR_BAD_REQUEST', 'Only WebSocket upgrades (GET with Upgrade: websocket) are proxied.'];
-  }
-  // Node's 'checkExpectation' (the listener's 417) is never emitted for an upgrade; 100-continue means nothing
-  // without a body, and is not forwarded.
+/**
+ * Why this upgrade request cannot go on, or undefined. Node never emits 'checkExpectation' (the listener's 417)
+ * for an upgrade, and hands an upgrade's body over unparsed, as the first bytes of the raw stream: spliced, the
+ * origin would read it by its own framing, unseen by the stages, and anything after it as a next request.
+ */
+function unserved(req: IncomingMessage, bodyLimit: number): [number, string, string] | undefined {
   const expect = req.headers.expect;
   if (expect !== undefined && expect.toLowerCase() !== '100-continue') {
     return [417, 'BWK_ERR_BAD_REQUEST', 'Only Expect: 100-continue is supported.'];
   }
-  // Node hands an upgrade's body over unparsed, as the first bytes of the spliced stream: the origin would read
-  // them by its own framing, unseen by the stages, and anything after them as a next request.
   const cl = req.headers['content-length'];
   if (cl !== undefined && Number(cl) > bodyLimit) {
     return [413, 'BWK_ERR_BODY_TOO_LARGE', `The request body exceeds ${bodyLimit} bytes.`];
   }
   if ((cl !== undefined && cl !== '0') || req.headers['transfer-encoding'] !== undefined) {
-    return [400, 'BWK_ERR_BAD_REQUEST', 'A WebSocket upgrade request carries no body.'];
+    return [400, 'BWK_ERR_BAD_REQUEST', 'A request with Upgrade cannot carry a body here.'];
   }
   return undefined;
+}
+
+/**
+ * An Upgrade the gateway does not act on (another protocol, another method, HTTP/1.0), served as the plain
+ * request it also is: RFC 9110 §7.8 lets a server ignore Upgrade, and makes it in HTTP/1.0. Node has detached
+ * its parser already, so the handler answers on a response bound to the socket by hand, which then closes.
+ */
+function serveAsRequest(req: IncomingMessage, socket: net.Socket, handle: RequestHandler): void {
+  const res = new ServerResponse(req);
+  res.shouldKeepAlive = false;
+  // Bound, the socket's close is the response's 'close', which the handler logs on.
+  res.assignSocket(socket);
+  res.once('finish', () => socket.destroySoon());
+  handle(req, res);
 }
 
 /** `HTTP/1.1 101`: enough of the origin's answer to know whether it accepted. */
 const STATUS_LINE_START = 12;
 
-export function createUpgradeHandler(runtime: () => Runtime) {
+type RequestHandler = (req: ClientRequest, res: ClientResponse) => void;
+
+export function createUpgradeHandler(runtime: () => Runtime, handle: RequestHandler) {
   return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const rt = runtime();
     const started = performance.now();
     socket.on('error', () => socket.destroy());
+    if (!isWebSocketHandshake(req)) {
+      // No route yet, so no body limit: any body is refused as one this path cannot read, not as too large.
+      const wrong = unserved(req, Infinity);
+      if (!wrong) return serveAsRequest(req, socket as net.Socket, handle);
+      metrics.clientErrors.labels(String(wrong[0])).inc();
+      return refuse(socket, wrong[0], wrong[1], wrong[2], randomUUID());
+    }
 
+    // A handshake is a GET, so the front half's one answer that is not a refusal (to OPTIONS *) never comes here.
     const x = prepareFront(rt, req, false, undefined);
-    if (!(x instanceof FrontHalf)) return answerFront(socket, x);
+    if (!(x instanceof FrontHalf)) return refuse(socket, x.status, x.code, x.detail, x.requestId);
     const { id, routeRuntime: route, peerTrusted, authority: hostHeader, originTarget } = x;
     const { peer, tls: encrypted } = x.client;
     let status = 0;
@@ -114,7 +135,7 @@ export function createUpgradeHandler(runtime: () => Runtime) {
     };
     socket.once('close', finish);
 
-    const wrong = notWebSocket(req, route.bodyLimit);
+    const wrong = unserved(req, route.bodyLimit);
     if (wrong) {
       metrics.clientErrors.labels(String(wrong[0])).inc();
       return end(...wrong);
