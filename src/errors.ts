@@ -20,7 +20,11 @@ export const ERROR_CODES = {
   BWK_ERR_HEADERS_TIMEOUT: 'The request headers did not arrive within the listener deadline.',
   BWK_ERR_BODY_TOO_SLOW: 'The request body arrived slower than the listener minimum rate (limits.body_min_rate).',
   BWK_ERR_BAD_REQUEST: 'The request is malformed (smuggling shape, invalid header, bad chunk).',
-  BWK_ERR_METHOD_NOT_ALLOWED: 'CONNECT was sent to the gateway, which is a reverse proxy and does not tunnel.',
+  BWK_ERR_METHOD_NOT_ALLOWED:
+    'CONNECT or TRACE was sent to the gateway: it is a reverse proxy that does not tunnel, and it does not echo requests.',
+  BWK_ERR_TRANSFER_CODING:
+    'The request body uses a transfer coding other than chunked, which the gateway does not decode.',
+  BWK_ERR_GATEWAY_LOOP: 'The request already passed through Bulwark several times (its Via header): a forwarding loop.',
   BWK_ERR_STAGE_FAILED: 'A pipeline stage threw; the request is refused rather than passed unchecked.',
   BWK_ERR_ADMIN_UNAUTHORIZED: 'A mutating admin endpoint was called without a valid bearer token.',
   BWK_ERR_ADMIN_NOT_FOUND: 'No admin endpoint at that path and method.',

@@ -13,6 +13,14 @@ import { metrics } from '../observability/index.js';
 import { GatewayExchange } from './exchange.js';
 import type { ClientRequest } from './messages.js';
 import { clientAddress, requestIdFor } from './proxy/headers.js';
+import {
+  GATEWAY_ALLOW,
+  h2AuthorityRefusal,
+  parseAbsoluteTarget,
+  transferCodingRefusal,
+  VALID_HOST,
+  viaLoops,
+} from './proxy/message-rules.js';
 import { normaliseHost } from './routes/router.js';
 import type { RouteRuntime, Runtime } from './runtime.js';
 
@@ -24,7 +32,9 @@ export interface FrontAnswer {
   readonly requestId: string;
   /** The request line or header block is in doubt: close the connection after the answer. */
   readonly close: boolean;
-  /** Set only on the answer to `OPTIONS *` (204, no body): the methods served. */
+  /** The gateway's own answer to `OPTIONS *` (no problem body), not a refusal. */
+  readonly options?: true;
+  /** An Allow field to send (TRACE's 405). */
   readonly allow?: string;
 }
 
@@ -49,8 +59,6 @@ export class FrontHalf extends GatewayExchange {
   }
 }
 
-const SERVED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
-
 /** Header block size, and how many Host headers it has (RFC 9112 §3.2: exactly one in HTTP/1.1). One pass. */
 function scanHeaders(raw: readonly string[]): { bytes: number; hosts: number } {
   let bytes = 0;
@@ -63,12 +71,16 @@ function scanHeaders(raw: readonly string[]): { bytes: number; hosts: number } {
   return { bytes, hosts };
 }
 
-// host or [IPv6], optional port. Percent-escapes, controls, spaces and raw non-ASCII have no place in a Host.
-const VALID_HOST = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
-
-/** Why an HTTP/1 request Node's parser accepted is still malformed for a gateway, or undefined. */
-function malformed(req: ClientRequest, isH2: boolean, target: string): string | undefined {
-  if (isH2) return target.includes('#') ? 'The request target must not carry a fragment (#).' : undefined;
+/** Why a request Node's parser accepted is still malformed for a gateway, or undefined. */
+function malformed(req: ClientRequest, isH2: boolean, target: string, hosts: number): string | undefined {
+  if (isH2) {
+    if (target.includes('#')) return 'The request target must not carry a fragment (#).';
+    // RFC 9113 §8.3.1: :path is origin-form (or * for OPTIONS); an absolute URI there is not a proxy request.
+    if (target.charCodeAt(0) !== 47 && target !== '*') return 'The :path must start with "/".';
+    const h = req.headers;
+    const tls = (req.socket as TLSSocket).encrypted === true;
+    return h2AuthorityRefusal(h[':authority'] as string | undefined, h.host, hosts, tls);
+  }
   // Node reads `GET /` (no version) and `GET / HTTP/0.9` as HTTP/0.9; neither is served.
   if (req.httpVersionMajor !== 1) return 'Only HTTP/1.0 and HTTP/1.1 are served on this connection.';
   if (target.includes('#')) return 'The request target must not carry a fragment (#).';
@@ -119,7 +131,7 @@ export function prepareFront(
     return answer(400, 'BWK_ERR_BAD_REQUEST', 'HTTP/1.1 requests need exactly one Host header.', id, true);
   }
 
-  const refusal = malformed(req, isH2, target);
+  const refusal = malformed(req, isH2, target, scan.hosts);
   if (refusal) {
     metrics.clientErrors.labels('400').inc();
     rt.inspectRefused?.({
@@ -135,29 +147,51 @@ export function prepareFront(
     return answer(400, 'BWK_ERR_BAD_REQUEST', refusal, id, true);
   }
 
+  const method = req.method ?? 'GET';
+  if (headers['transfer-encoding'] !== undefined) {
+    const framing = transferCodingRefusal(headers['transfer-encoding'], req.httpVersionMinor);
+    if (framing) {
+      metrics.clientErrors.labels(String(framing[0])).inc();
+      return answer(framing[0], framing[1], framing[2], id, true);
+    }
+  }
+  if (method === 'TRACE') {
+    // RFC 9110 §9.3.8 lets a server refuse TRACE; a security gateway does, since an echo of the request hands
+    // script its cookies and credentials back (cross-site tracing) and tells an attacker what the hops added.
+    metrics.clientErrors.labels('405').inc();
+    const detail = 'TRACE is not served by this gateway.';
+    return {
+      status: 405,
+      code: 'BWK_ERR_METHOD_NOT_ALLOWED',
+      detail,
+      requestId: id,
+      close: false,
+      allow: GATEWAY_ALLOW,
+    };
+  }
+  if (headers.via !== undefined && viaLoops(headers.via)) {
+    metrics.clientErrors.labels('508').inc();
+    const detail = 'The request has already passed through this gateway too often: a forwarding loop.';
+    return answer(508, 'BWK_ERR_GATEWAY_LOOP', detail, id, false);
+  }
+
   let authority = ((isH2 ? headers[':authority'] : undefined) as string | undefined) ?? headers.host ?? '';
   let originTarget = target;
-  if (target === '*') {
-    // asterisk-form (RFC 9110 §9.3.7) asks about the server itself, so the gateway answers; no origin involved.
-    if (req.method === 'OPTIONS') {
-      return { status: 204, code: '', detail: '', requestId: id, close: false, allow: SERVED_METHODS };
-    }
-    return answer(400, 'BWK_ERR_BAD_REQUEST', 'The request target * is only valid with OPTIONS.', id, true);
+  if (target.charCodeAt(0) !== 47 && target !== '*') {
+    // absolute-form (RFC 9112 §3.2.2): the target's authority replaces Host; path and query go on as sent.
+    const absolute = parseAbsoluteTarget(target, method);
+    if (!absolute) return answer(400, 'BWK_ERR_BAD_REQUEST', 'The request target is not valid.', id, false);
+    authority = absolute.authority;
+    originTarget = absolute.target;
   }
-  if (target.charCodeAt(0) !== 47) {
-    // absolute-form (RFC 9112 §3.2.2): the target's authority replaces Host.
-    try {
-      const u = new URL(target);
-      authority = u.host;
-      originTarget = u.pathname + u.search;
-    } catch {
-      return answer(400, 'BWK_ERR_BAD_REQUEST', 'The request target is not valid.', id, false);
-    }
+  if (originTarget === '*') {
+    // asterisk-form (RFC 9110 §9.3.7) asks about the server itself, so the gateway answers; no origin involved.
+    if (method === 'OPTIONS') return { status: 200, code: '', detail: '', requestId: id, close: false, options: true };
+    return answer(400, 'BWK_ERR_BAD_REQUEST', 'The request target * is only valid with OPTIONS.', id, true);
   }
   const q = originTarget.indexOf('?');
   const path = routingPath(q < 0 ? originTarget : originTarget.slice(0, q));
   const host = normaliseHost(authority);
-  const method = req.method ?? 'GET';
   const route = rt.router.match(host, path, method);
   if (!route) return answer(404, 'BWK_ERR_GATEWAY_NO_ROUTE', 'No route matches this request.', id, false);
 

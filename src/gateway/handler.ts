@@ -17,6 +17,7 @@ import { forward, type ForwardBody, type ForwardResult } from './proxy/forward.j
 import { sendProblem, sendVerdictProblem } from './proxy/problem-response.js';
 import { createSink } from './proxy/response.js';
 import { originRequestHeaders } from './proxy/headers.js';
+import { GATEWAY_ALLOW, maxForwards, viaEntry } from './proxy/message-rules.js';
 import type { RouteRuntime, Runtime } from './runtime.js';
 
 export interface HandlerContext {
@@ -172,12 +173,28 @@ export function createRequestHandler(ctx: HandlerContext) {
     }
 
     function send(r: RouteRuntime, body: ForwardBody, replayable: boolean) {
+      let forwards: number | undefined;
+      const mf = method === 'OPTIONS' ? headers['max-forwards'] : undefined;
+      if (mf !== undefined) {
+        // RFC 9110 §7.6.2: at 0 this gateway is the final recipient; otherwise the next hop gets one less.
+        const n = maxForwards(typeof mf === 'string' ? mf : mf.join(','));
+        if (n === 'invalid') return sendProblem(res, 400, 'BWK_ERR_BAD_REQUEST', 'Max-Forwards is not a number.', id);
+        if (n === 0) return answerOptions(res, id, closeHeader);
+        forwards = n - 1;
+      }
       const outHeaders = originRequestHeaders(
         req.rawHeaders,
-        { peer, peerTrusted, tls, host: hostHeader, requestId: id },
+        {
+          peer,
+          peerTrusted,
+          tls,
+          host: hostHeader,
+          requestId: id,
+          via: viaEntry(req.httpVersion),
+          maxForwards: forwards,
+        },
         r.requestEdits,
       );
-      if (isH2 && hostHeader) outHeaders.push('host', hostHeader);
       const sink = createSink({
         route: r,
         res,
@@ -212,13 +229,19 @@ export function createRequestHandler(ctx: HandlerContext) {
   };
 }
 
-/** What the front half answered itself: a problem, or the 204 to `OPTIONS *`. */
+/** What the front half answered itself: a problem, or the gateway's own answer to `OPTIONS *`. */
 function answerFront(res: ClientResponse, a: FrontAnswer, close: boolean): void {
-  if (a.allow !== undefined) {
-    res.writeHead(204, { allow: a.allow, 'x-request-id': a.requestId }).end();
-    return;
-  }
-  sendProblem(res, a.status, a.code, a.detail, a.requestId, close ? CLOSE : undefined);
+  if (a.options) return answerOptions(res, a.requestId, close ? CLOSE : undefined);
+  let extra: OutgoingHttpHeaders | undefined = close ? CLOSE : undefined;
+  if (a.allow !== undefined) extra = close ? { allow: a.allow, connection: 'close' } : { allow: a.allow };
+  sendProblem(res, a.status, a.code, a.detail, a.requestId, extra);
+}
+
+/** The gateway's own answer to OPTIONS (asterisk-form, or Max-Forwards reached 0). */
+function answerOptions(res: ClientResponse, id: string, extra: OutgoingHttpHeaders | undefined): void {
+  const headers: OutgoingHttpHeaders = { allow: GATEWAY_ALLOW, 'content-length': 0, 'x-request-id': id };
+  if (extra) for (const name in extra) headers[name] = extra[name];
+  res.writeHead(200, headers).end();
 }
 
 /** A stage's own answer (the challenge page): its type and text, never cached, with the request id. */

@@ -40,9 +40,23 @@ export function problemHeaders(body: string, requestId: string, extra?: Outgoing
   return headers;
 }
 
+let dateSecond = -1;
+let dateText = '';
+/** The Date field value, formatted at most once a second (as Node does for the responses it writes). */
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
+}
+
 /**
  * A whole HTTP/1.1 response for a raw socket, used where no response object exists (parse errors, timeouts,
- * upgrades); `extra` are a stage verdict's own headers (Retry-After, RateLimit-Policy).
+ * upgrades); `extra` are a stage verdict's own headers (Retry-After, RateLimit-Policy). With a Date, which
+ * RFC 9110 §6.6.1 asks of a server with a clock for every 4xx it generates; Node adds it elsewhere.
  */
 export function rawProblemResponse(p: Problem, extra?: OutgoingHttpHeaders): string {
   const body = problemBody(p);
@@ -55,7 +69,7 @@ export function rawProblemResponse(p: Problem, extra?: OutgoingHttpHeaders): str
     }
   }
   return (
-    `HTTP/1.1 ${p.status} ${STATUS_CODES[p.status] ?? 'Error'}\r\n${own}` +
+    `HTTP/1.1 ${p.status} ${STATUS_CODES[p.status] ?? 'Error'}\r\ndate: ${httpDate()}\r\n${own}` +
     `content-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
     `cache-control: no-store\r\nx-request-id: ${p.requestId}\r\nconnection: close\r\n\r\n${body}`
   );

@@ -69,8 +69,15 @@ export interface TestOrigin {
   readonly server: http.Server;
   readonly url: string;
   readonly port: number;
-  /** Requests seen, in order. */
-  readonly seen: Array<{ method: string; url: string; headers: http.IncomingHttpHeaders; body: Buffer }>;
+  /** Requests seen, in order, with the header lines as received (names' case, order, repeats). */
+  readonly seen: Array<{
+    method: string;
+    url: string;
+    httpVersion: string;
+    headers: http.IncomingHttpHeaders;
+    rawHeaders: string[];
+    body: Buffer;
+  }>;
   close(): Promise<void>;
 }
 
@@ -85,7 +92,14 @@ export async function startOrigin(
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+      seen.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        httpVersion: req.httpVersion,
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        body,
+      });
       if (reply) reply(req, res, body);
       else res.writeHead(200, { 'content-type': 'text/plain', 'x-origin': name }).end(`ok from ${name}`);
     });
@@ -103,6 +117,53 @@ export async function startOrigin(
         server.close(() => r());
       }),
   };
+}
+
+export interface RawOrigin {
+  readonly url: string;
+  /** Request heads received (request line and header lines, up to the blank line), in order. */
+  readonly heads: string[];
+  /** What the next requests are answered with, byte for byte: a broken origin is the point. Empty: a TCP reset. */
+  answer: string | Buffer;
+  close(): Promise<void>;
+}
+
+/**
+ * An origin that writes `answer` verbatim once it has a request head, for origin-side framing errors that no
+ * well-behaved server can produce. Bodies are not read; a connection answers once per head it sees.
+ */
+export async function startRawOrigin(
+  answer: string | Buffer = 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok',
+): Promise<RawOrigin> {
+  const sockets = new Set<net.Socket>();
+  const origin: RawOrigin = {
+    url: '',
+    heads: [],
+    answer,
+    close: () =>
+      new Promise((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    let buffered = '';
+    socket.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('latin1');
+      for (let end = buffered.indexOf('\r\n\r\n'); end >= 0; end = buffered.indexOf('\r\n\r\n')) {
+        origin.heads.push(buffered.slice(0, end));
+        buffered = '';
+        if (origin.answer.length === 0) return void socket.resetAndDestroy();
+        socket.write(origin.answer);
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  (origin as { url: string }).url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return origin;
 }
 
 /**

@@ -84,6 +84,15 @@ function statusForClientError(code: string | undefined): number {
   }
 }
 
+/** RFC 9110 §10.1.1: an expectation other than 100-continue gets 417, as problem details like every refusal. */
+function refuseExpectation(res: ClientResponse, close: boolean): void {
+  metrics.clientErrors.labels('417').inc();
+  const requestId = randomUUID();
+  const detail = 'Only Expect: 100-continue is supported.';
+  const body = problemBody({ status: 417, code: 'BWK_ERR_BAD_REQUEST', detail, requestId });
+  res.writeHead(417, problemHeaders(body, requestId, close ? { connection: 'close' } : undefined)).end(body);
+}
+
 const CLIENT_ERROR_CODE: Record<number, string> = {
   400: 'BWK_ERR_BAD_REQUEST',
   408: 'BWK_ERR_HEADERS_TIMEOUT',
@@ -154,12 +163,7 @@ export class Listener {
     this.h1.on('connection', (socket: net.Socket) => this.slow.watchSocket(socket));
     this.h1.on('request', (req: IncomingMessage, res: ServerResponse) => this.onH1Request(req, res, false));
     this.h1.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.onH1Request(req, res, true));
-    this.h1.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
-      const requestId = randomUUID();
-      const detail = 'Only Expect: 100-continue is supported.';
-      const body = problemBody({ status: 417, code: 'BWK_ERR_BAD_REQUEST', detail, requestId });
-      res.writeHead(417, problemHeaders(body, requestId, { connection: 'close' })).end(body);
-    });
+    this.h1.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => refuseExpectation(res, true));
     this.h1.on('upgrade', this.deps.upgrade);
     // A reverse proxy does not tunnel: CONNECT gets 405 instead of a silently closed connection.
     this.h1.on('connect', (_req: IncomingMessage, socket: Duplex) => {
@@ -185,7 +189,13 @@ export class Listener {
         this.deps.handle(req, res, false, this.slow.watchBody(req, res, this.deps.requestId));
       };
       this.h2.on('request', onRequest);
-      this.h2.on('checkContinue', onRequest);
+      // RFC 9110 §10.1.1: the client waits for the 100 (or a final answer) before its body, over HTTP/2 too.
+      this.h2.on('checkContinue', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+        this.deps.handle(req, res, true, this.slow.watchBody(req, res, this.deps.requestId));
+      });
+      this.h2.on('checkExpectation', (_req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) =>
+        refuseExpectation(res, false),
+      );
       this.h2.on('stream', (stream: http2.ServerHttp2Stream) => this.onH2Stream(stream));
       this.h2.on('session', (s: http2.ServerHttp2Session) => {
         this.sessions.add(s);

@@ -30,6 +30,8 @@ export interface ForwardRequest {
 export interface ResponseSink {
   /** Returns false when the sink refused the response (a stage ended it); the forwarder then stops reading. */
   start(status: number, headers: Record<string, string | string[] | undefined>, origin: Origin): boolean;
+  /** An interim (1xx) response from the origin, to pass on where the client's protocol allows it. */
+  interim(status: number, headers: Record<string, string | string[] | undefined>): void;
   /** Returns false when the client is not draining; the forwarder pauses until `onDrain`. */
   data(chunk: Buffer): boolean;
   onDrain(resume: () => void): void;
@@ -45,17 +47,18 @@ export interface ResponseSink {
 /** `client`: the client's side failed (body over the limit, a stage refused the body); never the origin's fault. */
 export type FailureKind = 'connect' | 'timeout' | 'reset' | 'protocol' | 'no_origin' | 'aborted' | 'client';
 
+/**
+ * Failures that prove the origin never saw the request: no connection was made. Only these are retried for any
+ * method; a reset or closed socket may come after the request was written, so it is a 'reset', retried only for
+ * idempotent methods (RFC 9112 §9.3.1: a proxy must not retry non-idempotent requests automatically).
+ */
 const CONNECT_CODES = new Set([
   'ECONNREFUSED',
-  'ECONNRESET',
   'EHOSTUNREACH',
   'ENETUNREACH',
   'ENOTFOUND',
   'EAI_AGAIN',
   'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'UND_ERR_DESTROYED',
 ]);
 
 export function classify(error: Error & { code?: string }): FailureKind {
@@ -110,7 +113,16 @@ function attempt(pool: OriginPool, req: ForwardRequest, sink: ResponseSink, resu
       controllerRef = controller;
     },
     onResponseStart(controller, status, headers) {
-      if (status < 200) return; // 1xx are the gateway's own business, not forwarded
+      // RFC 9110 §15.2: a proxy forwards 1xx it did not ask for. (undici itself refuses an origin's 100: the
+      // gateway never sends Expect, so a 100 can only be a broken origin; it ends as a 502.)
+      if (status < 200) return sink.interim(status, headers as Record<string, string | string[] | undefined>);
+      if (status > 599) {
+        // RFC 9110 §15: outside 100-599 a status code is invalid; the client gets a 502, never the code itself.
+        settle();
+        controller.abort(new Error('invalid status code from the origin'));
+        sink.fail('protocol', new Error(`the origin answered with status ${status}`), false);
+        return;
+      }
       const failedStatus = status === 502 || status === 503 || status === 504;
       pool.report(origin, status >= 500 ? '5xx' : 'ok');
       if (failedStatus && req.idempotent && result.attempts < req.maxAttempts && req.replayable && pool.canRetry()) {

@@ -1,11 +1,12 @@
 /**
  * Header handling between client and origin (RFC 9110 §7.6.1): hop-by-hop headers and those named in
  * Connection are dropped in both directions; X-Forwarded-* and Forwarded are set from what the gateway saw,
- * believing what came before only from trusted proxies.
+ * believing what came before only from trusted proxies. docs/conformance.md lists the rules and their tests.
  */
 import { randomUUID } from 'node:crypto';
 import type { IpSet } from '../../lib/ip.js';
 import { normaliseAddress } from '../../lib/ip.js';
+import { viaEntry } from './message-rules.js';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -16,6 +17,10 @@ const HOP_BY_HOP = new Set([
   'transfer-encoding',
   'upgrade',
   'http2-settings',
+  // Credentials and challenges between a client and the proxy it chose (RFC 9110 §11.7): never the origin's or
+  // the client's business on the far side of this gateway, and a credential leak if passed on.
+  'proxy-authorization',
+  'proxy-authenticate',
 ]);
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -64,8 +69,13 @@ export interface ForwardContext {
   readonly peer: string;
   readonly peerTrusted: boolean;
   readonly tls: boolean;
+  /** The authority the request is for (:authority, an absolute-form target's, else Host); sent as Host. */
   readonly host: string;
   readonly requestId: string;
+  /** This hop's Via entry (viaEntry of the client's version); "1.1 bulwark" when not given. */
+  readonly via?: string;
+  /** The Max-Forwards value to send instead of the client's (an OPTIONS request, already decremented). */
+  readonly maxForwards?: number;
 }
 
 function forwardedNode(address: string): string {
@@ -74,10 +84,14 @@ function forwardedNode(address: string): string {
 
 /**
  * Builds the origin request headers as a flat [name, value, ...] list from the client's raw headers, keeping
- * duplicates and order, and skipping HTTP/2 pseudo-headers.
+ * duplicates and order, and skipping HTTP/2 pseudo-headers. Host comes first and is always the request's
+ * authority, never a client's second opinion (RFC 9112 §3.2.2, RFC 9113 §8.3.1); Cookie lines (HTTP/2 crumbs
+ * included) are joined with "; " (RFC 9113 §8.2.3); Via gains this hop (RFC 9110 §7.6.3).
  */
 export function originRequestHeaders(raw: readonly string[], ctx: ForwardContext, extra?: HeaderEdits): string[] {
-  const out: string[] = [];
+  // A route's own Host edit (set or remove) wins over the request's authority.
+  const ownHost = ctx.host !== '' && !extra?.set?.has('host') && !extra?.remove?.has('host');
+  const out: string[] = ownHost ? ['host', ctx.host] : [];
   let listed: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') listed = connectionListed(raw[i + 1]);
@@ -85,6 +99,8 @@ export function originRequestHeaders(raw: readonly string[], ctx: ForwardContext
   let priorXff: string | undefined;
   let priorForwarded: string | undefined;
   let priorProto: string | undefined;
+  let priorVia: string | undefined;
+  let cookieAt = -1;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     if (name.charCodeAt(0) === 58) continue; // ":authority" and friends
@@ -99,10 +115,25 @@ export function originRequestHeaders(raw: readonly string[], ctx: ForwardContext
       }
       continue;
     }
-    if (lower === 'expect') continue; // the gateway answers 100-continue itself
+    if (lower === 'host' || lower === 'expect') continue; // Host is set above; 100-continue is answered here
     if (extra?.remove?.has(lower) || extra?.set?.has(lower)) continue;
+    if (lower === 'cookie') {
+      if (cookieAt >= 0) {
+        out[cookieAt] = `${out[cookieAt]}; ${raw[i + 1]}`;
+        continue;
+      }
+      cookieAt = out.length + 1;
+    } else if (lower === 'via') {
+      priorVia = priorVia ? `${priorVia}, ${raw[i + 1]}` : raw[i + 1];
+      continue;
+    } else if (lower === 'max-forwards' && ctx.maxForwards !== undefined) {
+      out.push(name, String(ctx.maxForwards));
+      continue;
+    }
     out.push(name, raw[i + 1]!);
   }
+  const via = ctx.via ?? VIA_DEFAULT;
+  out.push('via', priorVia ? `${priorVia}, ${via}` : via);
   const peer = normaliseAddress(ctx.peer);
   const proto = priorProto ?? (ctx.tls ? 'https' : 'http');
   out.push('x-forwarded-for', priorXff ? `${priorXff}, ${peer}` : peer);
@@ -115,6 +146,8 @@ export function originRequestHeaders(raw: readonly string[], ctx: ForwardContext
   if (extra?.add) for (const [k, v] of extra.add) out.push(k, v);
   return out;
 }
+
+const VIA_DEFAULT = viaEntry('1.1');
 
 /** Header edits compiled at load: lowercase names, maps and sets. */
 export interface HeaderEdits {

@@ -5,6 +5,7 @@
  * the stream is cut and the reason logged.
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Http2ServerResponse } from 'node:http2';
 import { isBulwarkError } from '../../errors.js';
 import type { Step, Verdict } from '../../pipeline/index.js';
 import { log, metrics } from '../../observability/index.js';
@@ -13,7 +14,7 @@ import type { ClientResponse } from '../messages.js';
 import type { RouteRuntime } from '../runtime.js';
 import { VerdictError } from './body.js';
 import type { FailureKind, ResponseSink } from './forward.js';
-import { clientResponseHeaders } from './headers.js';
+import { clientResponseHeaders, connectionListed, isHopByHop } from './headers.js';
 import { sendProblem } from './problem-response.js';
 
 const FAILURE_STATUS: Record<FailureKind, [number, string, string]> = {
@@ -116,6 +117,8 @@ export function createSink(c: SinkContext): ResponseSink {
     start(status, originHeaders) {
       const headers = clientResponseHeaders(originHeaders, x.id, route.responseEdits);
       if (c.closeHeader) headers['connection'] = 'close';
+      // RFC 9110 §8.6: no Content-Length on a 204, whatever the origin sent (Node passes it on as given).
+      if (status === 204 && headers['content-length'] !== undefined) delete headers['content-length'];
       if (!pipeline.hasResponseHooks) {
         res.writeHead(status, headers);
         return true;
@@ -131,6 +134,9 @@ export function createSink(c: SinkContext): ResponseSink {
         },
       );
       return true;
+    },
+    interim(status, originHeaders) {
+      sendInterim(res, x.request.httpVersion, status, originHeaders);
     },
     data(chunk) {
       if (cut) return true;
@@ -202,4 +208,36 @@ export function createSink(c: SinkContext): ResponseSink {
       return clientGone;
     },
   };
+}
+
+/**
+ * Passes an origin's 1xx on (RFC 9110 §15.2), hop-by-hop fields dropped. Never to an HTTP/1.0 client, which has no
+ * 1xx, nor once the final headers are out. HTTP/2 can carry any 1xx but 101; Node's HTTP/1.1 response can write
+ * only 102 and 103, so other interim codes, unassigned today, are dropped there (docs/conformance.md).
+ */
+function sendInterim(
+  res: ClientResponse,
+  httpVersion: string,
+  status: number,
+  originHeaders: Record<string, string | string[] | undefined>,
+): void {
+  if (res.headersSent || httpVersion === '1.0' || status === 101) return;
+  const listed = connectionListed(originHeaders['connection']);
+  const fields: Record<string, string | string[]> = {};
+  for (const name in originHeaders) {
+    const value = originHeaders[name];
+    if (value !== undefined && !isHopByHop(name, listed)) fields[name] = value;
+  }
+  try {
+    const stream = (res as Partial<Http2ServerResponse>).stream;
+    if (stream !== undefined) {
+      if (!stream.destroyed) stream.additionalHeaders({ ...fields, ':status': status });
+    } else if (status === 103) {
+      // Node writes nothing without a Link field, the reason 103 exists.
+      (res as ServerResponse).writeEarlyHints(fields);
+    } else if (status === 102) (res as ServerResponse).writeProcessing();
+  } catch (err) {
+    // A field Node will not write (its Link check is stricter than the grammar): the hint is lost, not the answer.
+    log().debug({ err, status }, 'interim response not passed on');
+  }
 }
