@@ -206,6 +206,18 @@ export function rawExchange(
   });
 }
 
+/** The status of a raw HTTP/1.1 answer, or 0 when there is none. */
+export function statusOf(response: string): number {
+  return Number(/^HTTP\/1\.1 (\d{3}) /.exec(response)?.[1] ?? 0);
+}
+
+/** The value of `name` in the first header block of a raw answer, or undefined. */
+export function fieldOf(response: string, name: string): string | undefined {
+  const head = response.slice(0, response.indexOf('\r\n\r\n'));
+  const line = head.split('\r\n').find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
+  return line?.slice(name.length + 1).trim();
+}
+
 export interface SimpleResponse {
   status: number;
   headers: http.IncomingHttpHeaders;
