@@ -1,6 +1,6 @@
 /**
  * What every finished exchange leaves behind, shared by the request handler (handler.ts) and WebSocket upgrades
- * (listeners/websocket.ts): the per-route request counter and the access-log line.
+ * (upgrade.ts): the per-route request counter and the access-log line.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Outcome } from '../pipeline/index.js';

@@ -8,9 +8,10 @@ import type { LoadedConfig } from '../bulwark-config.js';
 import { splitAddress, toBytes, toMs } from '../config/index.js';
 import type { PortBinding } from '../pipeline/index.js';
 import { log, metrics } from '../observability/index.js';
-import { createRequestHandler, type ClientRequest } from './handler.js';
+import { createRequestHandler } from './handler.js';
+import type { ClientRequest } from './messages.js';
 import { requestIdFor } from './proxy/headers.js';
-import { createUpgradeHandler } from './listeners/websocket.js';
+import { createUpgradeHandler } from './upgrade.js';
 import { Listener, type ListenerLimits } from './listeners/listener.js';
 import { buildRuntime, retireRuntime, type Runtime } from './runtime.js';
 import type { ListenerConfig } from './schema.js';
@@ -49,7 +50,7 @@ export class Gateway {
     runtime: () => this.current,
     isDraining: () => this.draining,
   });
-  private readonly upgrade = createUpgradeHandler(() => this.current);
+  private readonly upgrade = createUpgradeHandler(() => this.current, this.handle);
   /** The id the handler would give a request; the listeners ask it for the requests whose body they watch. */
   private readonly requestId = (req: ClientRequest): string => {
     const trusted = this.current.trusted;

@@ -173,26 +173,46 @@ test('TLS: SNI picks the certificate (exact and wildcard); ALPN h2 and http/1.1 
   assert.equal(origin.seen.at(-1)!.headers['x-forwarded-proto'], 'https');
 });
 
-test('certificates are read again on reload: new handshakes get the new one', async () => {
-  const fingerprint = () =>
-    new Promise<string>((resolve, reject) => {
-      const s = tls.connect(
-        { port: tlsPort, host: '127.0.0.1', servername: 'a.test', rejectUnauthorized: false },
-        () => {
-          const cert = s.getPeerX509Certificate()!;
-          s.destroy();
-          resolve(cert.fingerprint256);
-        },
-      );
-      s.on('error', reject);
+/** The certificate a TLS client is given; without `servername`, a client connecting by address sends no SNI. */
+function peerCertificate(servername?: string) {
+  return new Promise<X509Certificate>((resolve, reject) => {
+    const s = tls.connect({ port: tlsPort, host: '127.0.0.1', servername, rejectUnauthorized: false }, () => {
+      const cert = s.getPeerX509Certificate()!;
+      s.destroy();
+      resolve(cert);
     });
-  const before = await fingerprint();
+    s.on('error', reject);
+  });
+}
+
+test('TLS without SNI (a client connecting by address): the handshake completes with the first certificate', async () => {
+  assert.equal((await peerCertificate()).subjectAltName, 'DNS:a.test');
+  assert.equal((await peerCertificate('unknown.test')).subjectAltName, 'DNS:a.test');
+  assert.equal((await peerCertificate('x.b.test')).subjectAltName, 'DNS:*.b.test', 'a known name still gets its own');
+
+  const h2 = await h2Get(`https://127.0.0.1:${tlsPort}`, '/h2-no-sni', '127.0.0.1', { rejectUnauthorized: false });
+  assert.equal(h2.status, 200);
+  assert.equal(h2.body, 'ok from o');
+  const h1 = await new Promise<number>((resolve, reject) => {
+    https
+      .get({ host: '127.0.0.1', port: tlsPort, path: '/h1-no-sni', rejectUnauthorized: false, agent: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+      .on('error', reject);
+  });
+  assert.equal(h1, 200);
+});
+
+test('certificates are read again on reload: new handshakes get the new one', async () => {
+  const before = (await peerCertificate('a.test')).fingerprint256;
   makeCert(gw.dir, 'a', ['a.test']); // same files, new key and certificate
   const r = loadConfigFile(gw.file);
   assert.ok(r.ok);
   await gw.node.reload(r.loaded);
-  const after = await fingerprint();
+  const after = (await peerCertificate('a.test')).fingerprint256;
   assert.notEqual(after, before);
+  assert.equal((await peerCertificate()).fingerprint256, after, 'the new first certificate is the default too');
   assert.equal(tlsPort, gw.node.listeners().secure!.port, 'the listener stayed up');
 });
 
@@ -214,4 +234,20 @@ test('a stage refusal over h2: 429 problem details with the rule headers and the
   const problem = JSON.parse(refused.body) as { code: string; request_id: string };
   assert.equal(problem.code, 'ratelimit:h2-key');
   assert.equal(problem.request_id, refused.headers['x-request-id']);
+});
+
+test('the front half refuses over h2 as over HTTP/1.1: 414, 431 and a fragment, as problem details', async () => {
+  const cases: Array<[string, http2.OutgoingHttpHeaders, number, string]> = [
+    [`/${'u'.repeat(9000)}`, {}, 414, 'BWK_ERR_URI_TOO_LONG'],
+    ['/pad', { 'x-pad': 'p'.repeat(17_000) }, 431, 'BWK_ERR_HEADERS_TOO_LARGE'],
+    ['/frag#x', {}, 400, 'BWK_ERR_BAD_REQUEST'],
+  ];
+  for (const [path, extra, status, code] of cases) {
+    const r = await h2Get(gw.url, path, '127.0.0.1', {}, extra);
+    assert.equal(r.status, status, path.slice(0, 20));
+    assert.equal(r.headers.connection, undefined, 'no Connection header on h2');
+    const problem = JSON.parse(r.body) as { code: string; request_id: string };
+    assert.equal(problem.code, code);
+    assert.equal(problem.request_id, r.headers['x-request-id']);
+  }
 });

@@ -1,39 +1,24 @@
 /**
- * The request path: limits, request id, client address, route, request stages, body, origin, response stages,
- * log. Every early answer is a problem-details body with the request id. Synchronous stage verdicts keep the
- * whole path synchronous up to the origin dispatch.
+ * The request path: the front half (front.ts: limits, request id, Host, target, client address, route), then
+ * request stages, body, origin, response stages, log. Every early answer is a problem-details body with the
+ * request id. Synchronous stage verdicts keep the whole path synchronous up to the origin dispatch.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import type { TLSSocket } from 'node:tls';
+import type { Http2ServerRequest } from 'node:http2';
 import { isBulwarkError } from '../errors.js';
 import type { Outcome, Verdict, VerdictBody } from '../pipeline/index.js';
-import { routingPath } from '../lib/path.js';
 import { batchedCounter, log, metrics, type CountChild } from '../observability/index.js';
 import { answerAfterPoll } from './answer-batch.js';
-import { GatewayExchange } from './exchange.js';
 import { requestCounter, writeAccessLog } from './exchange-log.js';
+import { FrontHalf, prepareFront, type FrontAnswer } from './front.js';
+import type { ClientRequest, ClientResponse } from './messages.js';
 import { heldBody, inspectedBody, readSmallBody, REPLAYABLE_BODY_BYTES, VerdictError } from './proxy/body.js';
 import { forward, type ForwardBody, type ForwardResult } from './proxy/forward.js';
 import { sendProblem, sendVerdictProblem } from './proxy/problem-response.js';
 import { createSink } from './proxy/response.js';
-import { clientAddress, originRequestHeaders, requestIdFor } from './proxy/headers.js';
-import {
-  GATEWAY_ALLOW,
-  h2AuthorityRefusal,
-  maxForwards,
-  parseAbsoluteTarget,
-  transferCodingRefusal,
-  VALID_HOST,
-  viaEntry,
-  viaLoops,
-} from './proxy/message-rules.js';
-import { normaliseHost } from './routes/router.js';
+import { originRequestHeaders } from './proxy/headers.js';
+import { GATEWAY_ALLOW, maxForwards, viaEntry } from './proxy/message-rules.js';
 import type { RouteRuntime, Runtime } from './runtime.js';
-
-export type ClientRequest = IncomingMessage | Http2ServerRequest;
-export type ClientResponse = ServerResponse | Http2ServerResponse;
-export { sendProblem };
 
 export interface HandlerContext {
   runtime(): Runtime;
@@ -42,43 +27,8 @@ export interface HandlerContext {
 }
 
 const NO_BODY = new Uint8Array(0);
+const CLOSE: OutgoingHttpHeaders = Object.freeze({ connection: 'close' });
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-
-/** Header block size, and how many Host headers it has (RFC 9112 §3.2: exactly one in HTTP/1.1). One pass. */
-function scanHeaders(raw: readonly string[]): { bytes: number; hosts: number } {
-  let bytes = 0;
-  let hosts = 0;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    bytes += name.length + raw[i + 1]!.length + 4;
-    if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
-  }
-  return { bytes, hosts };
-}
-
-/** Why a request Node's parser accepted is still malformed for a gateway, or undefined. */
-function malformed(req: ClientRequest, isH2: boolean, target: string, hosts: number): string | undefined {
-  if (isH2) {
-    if (target.includes('#')) return 'The request target must not carry a fragment (#).';
-    // RFC 9113 §8.3.1: :path is origin-form (or * for OPTIONS); an absolute URI there is not a proxy request.
-    if (target.charCodeAt(0) !== 47 && target !== '*') return 'The :path must start with "/".';
-    const h = req.headers;
-    const tls = (req.socket as TLSSocket).encrypted === true;
-    return h2AuthorityRefusal(h[':authority'] as string | undefined, h.host, hosts, tls);
-  }
-  // Node reads `GET /` (no version) and `GET / HTTP/0.9` as HTTP/0.9; neither is served.
-  if (req.httpVersionMajor !== 1) return 'Only HTTP/1.0 and HTTP/1.1 are served on this connection.';
-  if (target.includes('#')) return 'The request target must not carry a fragment (#).';
-  const host = req.headers.host;
-  if (host !== undefined && !VALID_HOST.test(host)) return 'The Host header is not a valid host[:port].';
-  return undefined;
-}
-
-function headerPairs(raw: readonly string[]): [string, string][] {
-  const out: [string, string][] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]);
-  return out;
-}
 
 /** Counters by refusal reason, bound once: prom-client's labels() hashes its arguments on every call. */
 const stageOutcomeCounters = new Map<string, CountChild>();
@@ -98,119 +48,18 @@ export function createRequestHandler(ctx: HandlerContext) {
   return function handle(req: ClientRequest, res: ClientResponse, expectsContinue = false, requestId?: string): void {
     const rt = ctx.runtime();
     const started = performance.now();
-    const socket = req.socket;
-    const peer = socket.remoteAddress ?? '';
-    const headers = req.headers;
-    const peerTrusted = rt.trusted.size > 0 && rt.trusted.has(peer);
-    const id = requestId ?? requestIdFor(headers['x-request-id'], peerTrusted);
     // Ask the request object, not the version: an HTTP/1 request line may claim "HTTP/2.0" (seen in CRS's suite).
     const isH2 = (req as Partial<Http2ServerRequest>).stream !== undefined;
     const draining = !isH2 && ctx.isDraining();
-    const closeHeader = draining ? { connection: 'close' } : undefined;
+    const closeHeader = draining ? CLOSE : undefined;
 
-    const target = req.url ?? '/';
-    if (target.length > rt.uriBytes) {
-      metrics.clientErrors.labels('414').inc();
-      return sendProblem(res, 414, 'BWK_ERR_URI_TOO_LONG', `The request target exceeds ${rt.uriBytes} bytes.`, id, {
-        connection: 'close',
-      });
-    }
-    const scan = scanHeaders(req.rawHeaders);
-    if (scan.bytes > rt.headerBytes) {
-      metrics.clientErrors.labels('431').inc();
-      return sendProblem(res, 431, 'BWK_ERR_HEADERS_TOO_LARGE', `Request headers exceed ${rt.headerBytes} bytes.`, id, {
-        connection: 'close',
-      });
-    }
-    if (!isH2 && (scan.hosts > 1 || (scan.hosts === 0 && req.httpVersionMinor === 1))) {
-      metrics.clientErrors.labels('400').inc();
-      return sendProblem(res, 400, 'BWK_ERR_BAD_REQUEST', 'HTTP/1.1 requests need exactly one Host header.', id, {
-        connection: 'close',
-      });
-    }
-
-    const refusal = malformed(req, isH2, target, scan.hosts);
-    if (refusal) {
-      metrics.clientErrors.labels('400').inc();
-      rt.inspectRefused?.({
-        requestId: id,
-        method: req.method ?? '',
-        target,
-        protocol: `HTTP/${req.httpVersion}`,
-        headers: headerPairs(req.rawHeaders),
-        client: peer,
-        status: 400,
-        reason: refusal,
-      });
-      return sendProblem(res, 400, 'BWK_ERR_BAD_REQUEST', refusal, id, { connection: 'close' });
-    }
-    const method = req.method ?? 'GET';
-    if (headers['transfer-encoding'] !== undefined) {
-      const framing = transferCodingRefusal(headers['transfer-encoding'], req.httpVersionMinor);
-      if (framing) {
-        metrics.clientErrors.labels(String(framing[0])).inc();
-        return sendProblem(res, framing[0], framing[1], framing[2], id, { connection: 'close' });
-      }
-    }
-    if (method === 'TRACE') {
-      // RFC 9110 §9.3.8 lets a server refuse TRACE; a security gateway does, since an echo of the request hands
-      // script its cookies and credentials back (cross-site tracing) and tells an attacker what the hops added.
-      metrics.clientErrors.labels('405').inc();
-      return sendProblem(res, 405, 'BWK_ERR_METHOD_NOT_ALLOWED', 'TRACE is not served by this gateway.', id, {
-        allow: GATEWAY_ALLOW,
-        ...closeHeader,
-      });
-    }
-    if (headers.via !== undefined && viaLoops(headers.via)) {
-      metrics.clientErrors.labels('508').inc();
-      const detail = 'The request has already passed through this gateway too often: a forwarding loop.';
-      return sendProblem(res, 508, 'BWK_ERR_GATEWAY_LOOP', detail, id, closeHeader);
-    }
-
-    let hostHeader = ((isH2 ? headers[':authority'] : undefined) as string | undefined) ?? headers.host ?? '';
-    let pathPart = target;
-    if (target.charCodeAt(0) !== 47 && target !== '*') {
-      // absolute-form (RFC 9112 §3.2.2): the target's authority replaces Host; path and query go on as sent.
-      const absolute = parseAbsoluteTarget(target, method);
-      if (!absolute) {
-        return sendProblem(res, 400, 'BWK_ERR_BAD_REQUEST', 'The request target is not valid.', id, closeHeader);
-      }
-      hostHeader = absolute.authority;
-      pathPart = absolute.target;
-    }
-    if (pathPart === '*') {
-      // asterisk-form (RFC 9110 §9.3.7) asks about the server itself, so the gateway answers; no origin involved.
-      // 200 rather than 204: an OPTIONS answer without content must say Content-Length: 0, which 204 may not.
-      if (method === 'OPTIONS') return answerOptions(res, id, closeHeader);
-      return sendProblem(res, 400, 'BWK_ERR_BAD_REQUEST', 'The request target * is only valid with OPTIONS.', id, {
-        connection: 'close',
-      });
-    }
-    const q = pathPart.indexOf('?');
-    const rawPath = q < 0 ? pathPart : pathPart.slice(0, q);
-    const path = routingPath(rawPath);
-    const host = normaliseHost(hostHeader);
-    const route = rt.router.match(host, path, method);
-    if (!route) {
-      return sendProblem(res, 404, 'BWK_ERR_GATEWAY_NO_ROUTE', 'No route matches this request.', id, closeHeader);
-    }
-
-    const tls = (socket as TLSSocket).encrypted === true;
-    const client = {
-      address: clientAddress(peer, headers['x-forwarded-for'], rt.trusted),
-      peer,
-      tls,
-      protocol: isH2 ? (tls ? 'h2' : 'h2c') : 'http/1.1',
-    };
-    const x = new GatewayExchange(id, route.name, client, {
-      method,
-      target,
-      path,
-      host,
-      headers,
-      rawHeaders: req.rawHeaders,
-      httpVersion: req.httpVersion,
-    });
+    const front = prepareFront(rt, req, isH2, requestId);
+    // HTTP/2 has no Connection header (Node drops it with a process warning): the stream ends, the session stays.
+    if (!(front instanceof FrontHalf)) return answerFront(res, front, !isH2 && (front.close || draining));
+    const x = front;
+    const { id, routeRuntime: route, peerTrusted, authority: hostHeader, originTarget: pathPart } = x;
+    const { method, headers } = x.request;
+    const { peer, tls } = x.client;
     rt.inflight++;
 
     const result: ForwardResult = { attempts: 0 };
@@ -378,6 +227,14 @@ export function createRequestHandler(ctx: HandlerContext) {
       );
     }
   };
+}
+
+/** What the front half answered itself: a problem, or the gateway's own answer to `OPTIONS *`. */
+function answerFront(res: ClientResponse, a: FrontAnswer, close: boolean): void {
+  if (a.options) return answerOptions(res, a.requestId, close ? CLOSE : undefined);
+  let extra: OutgoingHttpHeaders | undefined = close ? CLOSE : undefined;
+  if (a.allow !== undefined) extra = close ? { allow: a.allow, connection: 'close' } : { allow: a.allow };
+  sendProblem(res, a.status, a.code, a.detail, a.requestId, extra);
 }
 
 /** The gateway's own answer to OPTIONS (asterisk-form, or Max-Forwards reached 0). */

@@ -39,13 +39,22 @@ function httpDate(): string {
 }
 
 /**
- * A whole HTTP/1.1 response for a raw socket, used before a request object exists (parse errors, timeouts). With a
- * Date, which RFC 9110 §6.6.1 asks of a server with a clock for every 4xx it generates; Node adds it elsewhere.
+ * A whole HTTP/1.1 response for a raw socket, used where no response object exists (parse errors, timeouts,
+ * upgrades); `extra` are a stage verdict's own headers (Retry-After, RateLimit-Policy). With a Date, which
+ * RFC 9110 §6.6.1 asks of a server with a clock for every 4xx it generates; Node adds it elsewhere.
  */
-export function rawProblemResponse(p: Problem): string {
+export function rawProblemResponse(p: Problem, extra?: OutgoingHttpHeaders): string {
   const body = problemBody(p);
+  let own = '';
+  if (extra) {
+    for (const name in extra) {
+      const value = extra[name];
+      if (Array.isArray(value)) for (const one of value) own += `${name}: ${one}\r\n`;
+      else if (value !== undefined) own += `${name}: ${value}\r\n`;
+    }
+  }
   return (
-    `HTTP/1.1 ${p.status} ${STATUS_CODES[p.status] ?? 'Error'}\r\ndate: ${httpDate()}\r\n` +
+    `HTTP/1.1 ${p.status} ${STATUS_CODES[p.status] ?? 'Error'}\r\ndate: ${httpDate()}\r\n${own}` +
     `content-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
     `cache-control: no-store\r\nx-request-id: ${p.requestId}\r\nconnection: close\r\n\r\n${body}`
   );

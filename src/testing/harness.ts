@@ -176,19 +176,39 @@ export async function startRawOrigin(
  * Sends raw bytes and returns everything the server wrote until it closed or `timeoutMs` passed. With
  * `halfClose`, the client ends its side after writing, so an incomplete request ends at once.
  */
-export function rawRequest(port: number, data: string | Buffer, timeoutMs = 3000, halfClose = false): Promise<string> {
+export async function rawRequest(
+  port: number,
+  data: string | Buffer,
+  timeoutMs = 3000,
+  halfClose = false,
+): Promise<string> {
+  return (await rawExchange(port, data, { timeoutMs, halfClose })).text;
+}
+
+/**
+ * rawRequest, also telling whether the server ended the connection (`closed`) or `timeoutMs` passed first.
+ * `localAddress` picks the client address (any of 127.0.0.0/8 on Linux).
+ */
+export function rawExchange(
+  port: number,
+  data: string | Buffer,
+  options: { timeoutMs?: number; halfClose?: boolean; localAddress?: string } = {},
+): Promise<{ text: string; closed: boolean }> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
-    const socket = net.connect(port, '127.0.0.1', () => (halfClose ? socket.end(data) : socket.write(data)));
-    const done = () => {
+    const socket = net.connect({ port, host: '127.0.0.1', localAddress: options.localAddress }, () =>
+      options.halfClose ? socket.end(data) : socket.write(data),
+    );
+    const done = (closed: boolean) => {
       clearTimeout(timer);
       socket.destroy();
-      resolve(Buffer.concat(chunks).toString('latin1'));
+      resolve({ text: Buffer.concat(chunks).toString('latin1'), closed });
     };
-    const timer = setTimeout(done, timeoutMs);
+    const timer = setTimeout(() => done(false), options.timeoutMs ?? 3000);
     socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('close', done);
-    socket.on('error', done);
+    socket.on('end', () => done(true));
+    socket.on('close', () => done(true));
+    socket.on('error', () => done(true));
   });
 }
 

@@ -16,7 +16,7 @@ import { log, metrics } from '../../observability/index.js';
 import { ConnectionGuard } from './connection-guard.js';
 import { h2ServerOptions } from './h2-options.js';
 import { SlowGuards } from './slow-guards.js';
-import type { ClientRequest, ClientResponse } from '../handler.js';
+import type { ClientRequest, ClientResponse } from '../messages.js';
 import { problemBody, problemHeaders, rawProblemResponse } from '../problem.js';
 import type { ListenerConfig } from '../schema.js';
 import { loadCertificates, selectContext, type CertificateTable } from './tls.js';
@@ -139,7 +139,9 @@ export class Listener {
 
   /** New certificates (a reload); connections already open keep theirs. */
   setCertificates(tlsConfig: ListenerConfig['tls'], baseDir: string): void {
-    if (tlsConfig) this.certificates = loadCertificates(tlsConfig, baseDir);
+    if (!tlsConfig) return;
+    this.certificates = loadCertificates(tlsConfig, baseDir);
+    if (this.front instanceof tls.Server) this.front.setSecureContext(this.certificates.defaults);
   }
 
   private build(): void {
@@ -207,11 +209,10 @@ export class Listener {
     if (this.config.tls) {
       const alpn = [...(protocols.includes('h2') ? ['h2'] : []), ...(protocols.includes('http1') ? ['http/1.1'] : [])];
       this.front = tls.createServer({
+        ...this.certificates!.defaults,
         ALPNProtocols: alpn,
         SNICallback: (servername, cb) => cb(null, selectContext(this.certificates!, servername)),
-        secureContext: this.certificates!.fallback,
         handshakeTimeout: headersTimeoutMs,
-        minVersion: this.config.tls.min_version ?? 'TLSv1.2',
       });
       this.front.on('secureConnection', (socket: tls.TLSSocket) => {
         if (socket.alpnProtocol === 'h2' && this.h2) this.h2.emit('connection', socket);

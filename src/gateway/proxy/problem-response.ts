@@ -1,7 +1,7 @@
 /** Writing a problem-details answer on a response object (the raw-socket form lives in ../problem.ts). */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Verdict } from '../../pipeline/index.js';
-import type { ClientResponse } from '../handler.js';
+import type { ClientResponse } from '../messages.js';
 import { problemBody, problemBodyBefore, problemHeaders } from '../problem.js';
 
 export function sendProblem(

@@ -10,7 +10,7 @@ import { isBulwarkError } from '../../errors.js';
 import type { Step, Verdict } from '../../pipeline/index.js';
 import { log, metrics } from '../../observability/index.js';
 import type { GatewayExchange } from '../exchange.js';
-import type { ClientResponse } from '../handler.js';
+import type { ClientResponse } from '../messages.js';
 import type { RouteRuntime } from '../runtime.js';
 import { VerdictError } from './body.js';
 import type { FailureKind, ResponseSink } from './forward.js';
