@@ -219,7 +219,7 @@ test('stage refusals: access deny 403, rate limit 429 with its headers, ban 403'
   const refused = await assertRefused(limited, 429, 'ratelimit:per-ip', { localAddress: '127.0.0.4' });
   assert.match(refused, /\r\nretry-after: \d+\r\n/i, 'the verdict headers go out on the raw socket');
 
-  gw.node.gateway.bans.ban({
+  gw.node.bans.ban({
     target: '127.0.0.5',
     until: Date.now() + 60_000,
     reason: 'manual',

@@ -18,6 +18,8 @@ import { setUnderAttack, underAttack, underAttackFromConfig, type UnderAttackSta
 
 export interface RunningNode {
   readonly gateway: Gateway;
+  /** The node's ban table: the one the admin API, the state file, replication and every route's bans stage share. */
+  readonly bans: BanTable;
   readonly admin: AddressInfo;
   /** Data-plane addresses by listener name. */
   listeners(): Record<string, AddressInfo>;
@@ -121,6 +123,7 @@ export async function startSingle(loaded: LoadedConfig, reloadFrom?: () => LoadR
   log().info({ address: `${adminAddress.address}:${adminAddress.port}` }, 'admin API listening');
   return {
     gateway,
+    bans,
     admin: adminAddress,
     listeners: () => gateway.addresses(),
     reload,
