@@ -179,7 +179,9 @@ export function buildRuntime(
   const fields = config.log?.access?.fields;
   // Last, after everything that can throw: a refused configuration leaves the running state alone.
   for (const { module, node } of modules) module.commit?.(node);
-  const inspecting = modules.filter((m) => m.module.inspectRefused);
+  // Only modules that set up something to inspect with (the WAF when a route runs it): a refused request is an
+  // attacker's to shape, and building its view for nobody is wasted work.
+  const inspecting = modules.filter((m) => m.module.inspectRefused && m.node !== undefined);
   return {
     generation: ++generations,
     pipelines: routes.map((r) => r.route.pipeline),

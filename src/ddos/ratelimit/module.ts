@@ -9,8 +9,12 @@ import { RateLimitSchema, type RateLimitConfig } from './schema.js';
 import { RateLimitStage } from './stage.js';
 
 interface RateLimitNode {
-  /** The top-level rules' stage, shared by every route; absent without a top-level `ratelimit`. */
-  readonly everyRoute: RateLimitStage | undefined;
+  readonly config: RateLimitConfig | undefined;
+  /**
+   * The top-level rules' stage, shared by every route: made by the first route's create, after every module's setup
+   * has passed, because a `cluster` rule takes a share of the Redis connection that only a built pipeline gives back.
+   */
+  everyRoute?: RateLimitStage;
 }
 
 /** `scope: cluster` needs Redis, and shares a rate only (quotas are per node). */
@@ -40,13 +44,11 @@ export const rateLimitModule: StageModule<RateLimitConfig, RateLimitNode> = {
     checkScopes(ctx.sections['ratelimit'] as RateLimitConfig | undefined, ['ratelimit'], ctx);
     for (const r of ctx.routes) checkScopes(r.config, r.at, ctx);
   },
-  setup(ctx) {
-    const config = ctx.sections['ratelimit'] as RateLimitConfig | undefined;
-    return { everyRoute: config ? new RateLimitStage(config, '*', ctx.ports.get(SHARED_RATE_LIMITS)) : undefined };
-  },
+  setup: (ctx) => ({ config: ctx.sections['ratelimit'] as RateLimitConfig | undefined }),
   create(route, node, deps) {
     const stages: Stage[] = [];
-    if (node.everyRoute) stages.push(node.everyRoute);
+    if (node.config)
+      stages.push((node.everyRoute ??= new RateLimitStage(node.config, '*', deps.ports.get(SHARED_RATE_LIMITS))));
     if (route.config) stages.push(new RateLimitStage(route.config, route.name, deps.ports.get(SHARED_RATE_LIMITS)));
     return stages;
   },
